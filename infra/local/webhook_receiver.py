@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -62,6 +62,7 @@ class WebhookReceiver:
         self._lock = threading.Lock()
         self._notifications: list[Notification] = []
         self._fail_status: int | None = None
+        self._fail_receivers: frozenset[str] | None = None
         self.failed_posts = 0  # POSTs answered with the failure status
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -74,8 +75,10 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                path = self.path.strip("/").split("?")[0]
                 fail = receiver._fail_status
-                if fail is not None:
+                only = receiver._fail_receivers
+                if fail is not None and (only is None or path in only):
                     with receiver._lock:
                         receiver.failed_posts += 1
                     self._answer(fail, b'{"error": "failing on purpose"}')
@@ -85,7 +88,7 @@ class WebhookReceiver:
                 except json.JSONDecodeError:
                     self._answer(400, b'{"error": "invalid JSON"}')
                     return
-                note = Notification(self.path.strip("/").split("?")[0], payload)
+                note = Notification(path, payload)
                 receiver._record(note)
                 self._answer(200, b"{}")
 
@@ -135,8 +138,13 @@ class WebhookReceiver:
         return f"{self.url}/{name}"
 
     # -- behaviour -----------------------------------------------------------------------------
-    def fail_with(self, status: int | None = 500) -> None:
-        """Answer every POST with `status` (None: back to normal)."""
+    def fail_with(self, status: int | None = 500, receivers: Iterable[str] | None = None) -> None:
+        """Answer POSTs with `status` (None: back to normal).
+
+        receivers limits the failure to those receiver paths, so that an alert about failing
+        notifications can still be delivered through another receiver.
+        """
+        self._fail_receivers = frozenset(receivers) if receivers is not None else None
         self._fail_status = status
 
     @property
