@@ -1,0 +1,1 @@
+"""The deploy side of the project: config renderers, the Pulumi program and the local stack."""
