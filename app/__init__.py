@@ -1,0 +1,1 @@
+"""The mission service: missions, GPS-verified runs and a points wallet, fully instrumented."""

@@ -1,0 +1,1 @@
+"""Domain rules of the mission service (missions, runs, wallet); no HTTP in here."""

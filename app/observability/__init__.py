@@ -1,0 +1,1 @@
+"""Metrics, traces and JSON logs of the mission service."""

@@ -1,0 +1,117 @@
+"""OpenTelemetry tracing: one TracerProvider per app, configured from the standard OTEL_* settings.
+
+Spans leave through a BatchSpanProcessor (off the request path) with a short export timeout, so a
+dead collector neither slows requests nor holds up shutdown for long. The provider is not installed
+globally: several apps (tests) can live in one process, each with its own provider.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+from sqlalchemy import Engine
+
+from app.settings import AppSettings
+
+log = logging.getLogger("app.tracing")
+TRACER_NAME = "app"
+
+
+def _otlp_exporter(settings: AppSettings) -> SpanExporter:
+    timeout = settings.otel_exporter_otlp_timeout
+    if settings.otel_exporter_otlp_protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcExporter,
+        )
+
+        endpoint = (
+            settings.otel_exporter_otlp_traces_endpoint
+            or settings.otel_exporter_otlp_endpoint
+            or "http://localhost:4317"
+        )
+        return GrpcExporter(
+            endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout
+        )
+
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpExporter,
+    )
+
+    if settings.otel_exporter_otlp_traces_endpoint:
+        endpoint = settings.otel_exporter_otlp_traces_endpoint
+    else:
+        base = settings.otel_exporter_otlp_endpoint or "http://localhost:4318"
+        endpoint = base.rstrip("/") + "/v1/traces"
+    return HttpExporter(endpoint=endpoint, timeout=timeout)
+
+
+def make_tracer_provider(settings: AppSettings) -> TracerProvider:
+    """Provider with service.name and the exporter named by OTEL_TRACES_EXPORTER."""
+    # Resource.create also merges OTEL_RESOURCE_ATTRIBUTES; the sampler comes from
+    # OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (read by the SDK).
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": settings.otel_service_name})
+    )
+    exporter: SpanExporter | None = None
+    if settings.otel_traces_exporter == "otlp":
+        exporter = _otlp_exporter(settings)
+    elif settings.otel_traces_exporter == "console":
+        exporter = ConsoleSpanExporter()
+    if exporter is not None:
+        provider.add_span_processor(
+            BatchSpanProcessor(
+                exporter,
+                max_queue_size=4096,
+                schedule_delay_millis=1000,
+                export_timeout_millis=int(settings.otel_exporter_otlp_timeout * 1000),
+            )
+        )
+    return provider
+
+
+def instrument_app(app: FastAPI, provider: TracerProvider) -> None:
+    """FastAPI server spans, without the per-message receive/send child spans (pure overhead)."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=provider,
+        meter_provider=NoOpMeterProvider(),
+        exclude_spans=["receive", "send"],
+        excluded_urls="/api/health/live",
+    )
+
+
+def instrument_engine(engine: Engine, provider: TracerProvider) -> Any:
+    """SQLAlchemy spans for this engine only (the instrumentor singleton would patch globally)."""
+    from opentelemetry.instrumentation.sqlalchemy import __version__
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+
+    tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__, provider)
+    usage = (
+        NoOpMeterProvider()
+        .get_meter("sqlalchemy")
+        .create_up_down_counter("db.client.connections.usage")
+    )
+    return EngineTracer(tracer, engine, usage)
+
+
+def shutdown_provider(provider: TracerProvider | None) -> None:
+    """Flush and stop exporting; bounded by the export timeout even with a dead endpoint."""
+    if provider is None:
+        return
+    try:
+        provider.shutdown()
+    except Exception:
+        log.exception("tracing.shutdown.failed")

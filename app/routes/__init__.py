@@ -1,0 +1,1 @@
+"""HTTP routes; each module is an APIRouter, the domain does the work."""
