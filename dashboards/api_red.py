@@ -1,0 +1,176 @@
+"""API (RED): request rate, errors and duration per route, and the availability SLO.
+
+The SLO panels read the recording rules of alerts/slo.rules.yml (error ratio per window), so the
+dashboard and the burn-rate alerts show the same numbers from one definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboards import panels
+from dashboards.panels import GREEN, RED, YELLOW, Query
+from dashboards.uids import API_RED_UID, APP_JOB
+
+UID = API_RED_UID
+APP = f'job="{APP_JOB}"'
+REQUESTS = f"http_request_duration_seconds_count{{{APP}}}"
+ERRORS = f'http_request_duration_seconds_count{{{APP},status_code=~"5.."}}'
+BUCKETS = f"http_request_duration_seconds_bucket{{{APP}}}"
+
+# --- the SLO, as recorded by alerts/slo.rules.yml ------------------------------------------------
+# Names of the recording rules (error ratio of the API over a window, 0..1) and of the objective.
+SLO_ERROR_RATIO = "slo:api_error_ratio:rate{window}"
+SLO_OBJECTIVE = "slo:api_availability:objective"
+SLO_PERIOD = "30d"
+BURN_RATE_WINDOWS = ("5m", "30m", "1h", "6h")
+
+REQUEST_RATE_BY_ROUTE = f"sum by (method, path) (rate({REQUESTS}[$__rate_interval]))"
+REQUEST_RATE_BY_STATUS = f"sum by (status_code) (rate({REQUESTS}[$__rate_interval]))"
+# Routes without any 5xx have no 5xx series; `or (... * 0)` gives them a true 0 ratio instead of
+# dropping them, while routes without traffic stay absent (their ratio is undefined).
+ERROR_RATIO_BY_ROUTE = (
+    f"(sum by (path) (rate({ERRORS}[$__rate_interval]))\n"
+    f" or sum by (path) (rate({REQUESTS}[$__rate_interval])) * 0)\n"
+    "/\n"
+    f"sum by (path) (rate({REQUESTS}[$__rate_interval]))"
+)
+ERROR_RATIO = (
+    f"(sum(rate({ERRORS}[$__rate_interval])) or vector(0))\n"
+    "/\n"
+    f"sum(rate({REQUESTS}[$__rate_interval]))"
+)
+
+
+def latency_quantile(quantile: float, by: str = "le, path") -> str:
+    return f"histogram_quantile({quantile}, sum by ({by}) (rate({BUCKETS}[$__rate_interval])))"
+
+
+SLOWEST_ROUTES = f"topk(10, {latency_quantile(0.95)})"
+
+
+def slo_error_ratio(window: str) -> str:
+    return SLO_ERROR_RATIO.format(window=window)
+
+
+def burn_rate(window: str) -> str:
+    # Burn rate 1 spends exactly the budget over the SLO period; the fast-burn page is 14.4.
+    return f"{slo_error_ratio(window)} / on() group_left () (1 - {SLO_OBJECTIVE})"
+
+
+ERROR_BUDGET_REMAINING = (
+    f"1 - {slo_error_ratio(SLO_PERIOD)} / on() group_left () (1 - {SLO_OBJECTIVE})"
+)
+AVAILABILITY = f"1 - {slo_error_ratio(SLO_PERIOD)}"
+
+
+def build() -> dict[str, Any]:
+    board = panels.dashboard(
+        UID,
+        "Rate, errors and duration of the mission service HTTP API, and its availability SLO.",
+        ["api", "slo"],
+    )
+    board = (
+        board.with_row(panels.row("Rate"))
+        .with_panel(
+            panels.timeseries_panel(
+                "Request rate by route",
+                "reqps",
+                [Query(REQUEST_RATE_BY_ROUTE, legend="{{method}} {{path}}")],
+                description="Requests per second by route template and method.",
+            )
+        )
+        .with_panel(
+            panels.timeseries_panel(
+                "Request rate by status code",
+                "reqps",
+                [Query(REQUEST_RATE_BY_STATUS, legend="{{status_code}}")],
+                description="Requests per second by HTTP status code.",
+            )
+        )
+        .with_row(panels.row("Errors"))
+        .with_panel(
+            panels.stat_panel(
+                "5xx error ratio",
+                "percentunit",
+                [Query(ERROR_RATIO, legend="5xx share")],
+                description="Share of all API requests answered with a 5xx status.",
+                steps=((None, GREEN), (0.005, YELLOW), (0.05, RED)),
+                width=8,
+                height=8,
+            )
+        )
+        .with_panel(
+            panels.timeseries_panel(
+                "5xx error ratio by route",
+                "percentunit",
+                [Query(ERROR_RATIO_BY_ROUTE, legend="{{path}}")],
+                description="Share of each route's requests answered with a 5xx status.",
+                width=16,
+                min_value=0,
+            )
+        )
+        .with_row(panels.row("Duration"))
+        .with_panel(
+            panels.timeseries_panel(
+                "Latency p50 / p95 / p99 by route",
+                "s",
+                [
+                    Query(latency_quantile(0.5), legend="p50 {{path}}"),
+                    Query(latency_quantile(0.95), legend="p95 {{path}}"),
+                    Query(latency_quantile(0.99), legend="p99 {{path}}"),
+                ],
+                description="Request duration quantiles per route template.",
+                width=16,
+            )
+        )
+        .with_panel(
+            panels.table_panel(
+                "Slowest routes (p95)",
+                "s",
+                [Query(SLOWEST_ROUTES, instant=True, table=True)],
+                description="The ten routes with the highest p95 latency right now.",
+                width=8,
+            )
+        )
+        .with_row(panels.row(f"Availability SLO ({SLO_PERIOD})"))
+        .with_panel(
+            panels.stat_panel(
+                f"Availability ({SLO_PERIOD})",
+                "percentunit",
+                [Query(AVAILABILITY, legend="availability")],
+                description=f"Share of non-5xx API requests over the last {SLO_PERIOD}.",
+                steps=((None, RED), (0.995, GREEN)),
+                decimals=3,
+                height=8,
+            )
+        )
+        .with_panel(
+            panels.gauge_panel(
+                f"Error budget remaining ({SLO_PERIOD})",
+                "percentunit",
+                [Query(ERROR_BUDGET_REMAINING, legend="budget remaining")],
+                description=(
+                    f"Share of the {SLO_PERIOD} error budget not yet spent "
+                    "(negative once the SLO is broken)."
+                ),
+                min_value=0,
+                max_value=1,
+                steps=((None, RED), (0.25, YELLOW), (0.5, GREEN)),
+                height=8,
+            )
+        )
+        .with_panel(
+            panels.timeseries_panel(
+                "Error budget burn rate",
+                "suffix: x",
+                [Query(burn_rate(window), legend=window) for window in BURN_RATE_WINDOWS],
+                description=(
+                    "How fast the error budget burns (1 = exactly the budget over the period). "
+                    "Fast-burn pages at 14.4 (1h and 5m), slow-burn tickets at 6 (6h and 30m)."
+                ),
+                min_value=0,
+            )
+        )
+    )
+    return panels.to_json(board)
