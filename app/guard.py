@@ -85,14 +85,19 @@ class GuardMiddleware:
                 await asyncio.sleep(min(int(m.group(1)), MAX_FAULT_DELAY_MS) / 1000)
 
         received = 0
+        responded = False  # True once this middleware answered 413 itself
 
         async def limited_receive() -> Message:
-            # Chunked bodies carry no Content-Length: count what actually arrives.
-            nonlocal received
+            # Chunked bodies carry no Content-Length: count what actually arrives. FastAPI turns
+            # any error while reading the body into a 400, so answer 413 here, before raising, and
+            # drop whatever the app tries to send afterwards.
+            nonlocal received, responded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > self.max_body_bytes and not started:
+                    responded = True
+                    await send_json(send, 413, self._too_large_body())
                     raise BodyTooLarge()
             return message
 
@@ -100,6 +105,8 @@ class GuardMiddleware:
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if responded:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -107,8 +114,7 @@ class GuardMiddleware:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
-            if not started:
-                await send_json(send, 413, self._too_large_body())
+            pass
         except Exception as exc:
             log.error(
                 "http.unhandled_exception",
