@@ -8,7 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.db import make_engine
-
 from tests.unit.app.helpers import start_run
 
 NEW_MISSION: dict[str, Any] = {
