@@ -1,29 +1,34 @@
 """API (RED): request rate, errors and duration per route, and the availability SLO.
 
-The SLO panels read the recording rules of alerts/slo.rules.yml (error ratio per window), so the
-dashboard and the burn-rate alerts show the same numbers from one definition.
+The SLO panels read the recording rules of alerts/slo.rules.yml and the thresholds come from
+alerts.thresholds, so the dashboard and the alerts show the same numbers from one definition.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from alerts import thresholds as alert_thresholds
 from dashboards import panels
 from dashboards.panels import GREEN, RED, YELLOW, Query
 from dashboards.uids import API_RED_UID, APP_JOB
 
 UID = API_RED_UID
 APP = f'job="{APP_JOB}"'
+# The SLI and HighHttpErrorRatio leave out Prometheus' scrapes and the health probes.
+SLI = f'{APP}, path!~"/api/metrics|/api/health/.*"'
 REQUESTS = f"http_request_duration_seconds_count{{{APP}}}"
-ERRORS = f'http_request_duration_seconds_count{{{APP},status_code=~"5.."}}'
+ERRORS = f'http_request_duration_seconds_count{{{APP}, status_code=~"5.."}}'
+SLI_REQUESTS = f"http_request_duration_seconds_count{{{SLI}}}"
+SLI_ERRORS = f'http_request_duration_seconds_count{{{SLI}, status_code=~"5.."}}'
 BUCKETS = f"http_request_duration_seconds_bucket{{{APP}}}"
 
-# --- the SLO, as recorded by alerts/slo.rules.yml ------------------------------------------------
-# Names of the recording rules (error ratio of the API over a window, 0..1) and of the objective.
-SLO_ERROR_RATIO = "slo:api_error_ratio:rate{window}"
-SLO_OBJECTIVE = "slo:api_availability:objective"
+# --- the SLO, as recorded by alerts/slo.rules.yml ----------------------------------------------
 SLO_PERIOD = "30d"
-BURN_RATE_WINDOWS = ("5m", "30m", "1h", "6h")
+BURN_RATE_WINDOWS = ("5m", "30m", "1h", "6h")  # the multiwindow burn-rate alerts' windows
+OBJECTIVE = alert_thresholds.SLO_OBJECTIVE.value
+FAST_BURN = alert_thresholds.SLO_FAST_BURN_RATE.value
+SLOW_BURN = alert_thresholds.SLO_SLOW_BURN_RATE.value
 
 REQUEST_RATE_BY_ROUTE = f"sum by (method, path) (rate({REQUESTS}[$__rate_interval]))"
 REQUEST_RATE_BY_STATUS = f"sum by (status_code) (rate({REQUESTS}[$__rate_interval]))"
@@ -35,10 +40,12 @@ ERROR_RATIO_BY_ROUTE = (
     "/\n"
     f"sum by (path) (rate({REQUESTS}[$__rate_interval]))"
 )
+# Same population as HighHttpErrorRatio; `or vector(0)` on the numerator only: no 5xx series
+# with traffic is a true 0, no traffic stays undefined (empty).
 ERROR_RATIO = (
-    f"(sum(rate({ERRORS}[$__rate_interval])) or vector(0))\n"
+    f"(sum(rate({SLI_ERRORS}[$__rate_interval])) or vector(0))\n"
     "/\n"
-    f"sum(rate({REQUESTS}[$__rate_interval]))"
+    f"sum(rate({SLI_REQUESTS}[$__rate_interval]))"
 )
 
 
@@ -50,17 +57,16 @@ SLOWEST_ROUTES = f"topk(10, {latency_quantile(0.95)})"
 
 
 def slo_error_ratio(window: str) -> str:
-    return SLO_ERROR_RATIO.format(window=window)
+    """The recorded SLI error ratio over `window` (slo:sli_error:ratio_rate<window>)."""
+    return f"slo:sli_error:ratio_rate{window}{{{APP}}}"
 
 
 def burn_rate(window: str) -> str:
-    # Burn rate 1 spends exactly the budget over the SLO period; the fast-burn page is 14.4.
-    return f"{slo_error_ratio(window)} / on() group_left () (1 - {SLO_OBJECTIVE})"
+    # Burn rate 1 spends exactly the budget over the SLO period.
+    return f"{slo_error_ratio(window)} / scalar(slo:error_budget:ratio)"
 
 
-ERROR_BUDGET_REMAINING = (
-    f"1 - {slo_error_ratio(SLO_PERIOD)} / on() group_left () (1 - {SLO_OBJECTIVE})"
-)
+ERROR_BUDGET_REMAINING = f"slo:error_budget:remaining_ratio{{{APP}}}"
 AVAILABILITY = f"1 - {slo_error_ratio(SLO_PERIOD)}"
 
 
@@ -94,8 +100,15 @@ def build() -> dict[str, Any]:
                 "5xx error ratio",
                 "percentunit",
                 [Query(ERROR_RATIO, legend="5xx share")],
-                description="Share of all API requests answered with a 5xx status.",
-                steps=((None, GREEN), (0.005, YELLOW), (0.05, RED)),
+                description=(
+                    "Share of API requests (scrapes and health probes excluded) answered with "
+                    "a 5xx status. Yellow: above the SLO's budget; red: HighHttpErrorRatio."
+                ),
+                steps=(
+                    (None, GREEN),
+                    (round(1 - OBJECTIVE, 6), YELLOW),
+                    (alert_thresholds.HTTP_5XX_RATIO.value, RED),
+                ),
                 width=8,
                 height=8,
             )
@@ -108,6 +121,7 @@ def build() -> dict[str, Any]:
                 description="Share of each route's requests answered with a 5xx status.",
                 width=16,
                 min_value=0,
+                threshold_lines=((None, GREEN), (alert_thresholds.HTTP_5XX_RATIO.value, RED)),
             )
         )
         .with_row(panels.row("Duration"))
@@ -120,8 +134,12 @@ def build() -> dict[str, Any]:
                     Query(latency_quantile(0.95), legend="p95 {{path}}"),
                     Query(latency_quantile(0.99), legend="p99 {{path}}"),
                 ],
-                description="Request duration quantiles per route template.",
+                description=(
+                    "Request duration quantiles per route template; the dashed line is the "
+                    "HighHttpLatencyP99 threshold."
+                ),
                 width=16,
+                threshold_lines=((None, GREEN), (alert_thresholds.HTTP_P99_SECONDS.value, RED)),
             )
         )
         .with_panel(
@@ -139,8 +157,11 @@ def build() -> dict[str, Any]:
                 f"Availability ({SLO_PERIOD})",
                 "percentunit",
                 [Query(AVAILABILITY, legend="availability")],
-                description=f"Share of non-5xx API requests over the last {SLO_PERIOD}.",
-                steps=((None, RED), (0.995, GREEN)),
+                description=(
+                    f"Share of non-5xx API requests over the last {SLO_PERIOD} "
+                    f"(objective {OBJECTIVE:.1%}; needs {SLO_PERIOD} of retention to be exact)."
+                ),
+                steps=((None, RED), (OBJECTIVE, GREEN)),
                 decimals=3,
                 height=8,
             )
@@ -167,9 +188,11 @@ def build() -> dict[str, Any]:
                 [Query(burn_rate(window), legend=window) for window in BURN_RATE_WINDOWS],
                 description=(
                     "How fast the error budget burns (1 = exactly the budget over the period). "
-                    "Fast-burn pages at 14.4 (1h and 5m), slow-burn tickets at 6 (6h and 30m)."
+                    f"Fast burn pages at {FAST_BURN:g}x (1h and 5m), slow burn tickets at "
+                    f"{SLOW_BURN:g}x (6h and 30m)."
                 ),
                 min_value=0,
+                threshold_lines=((None, GREEN), (SLOW_BURN, YELLOW), (FAST_BURN, RED)),
             )
         )
     )

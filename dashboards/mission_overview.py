@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from alerts import thresholds as alert_thresholds
 from dashboards import panels
-from dashboards.panels import GREEN, RED, YELLOW, Query
+from dashboards.panels import GREEN, RED, Query
 from dashboards.uids import APP_JOB, MISSION_OVERVIEW_UID
 
 UID = MISSION_OVERVIEW_UID
@@ -25,6 +26,11 @@ COMPLETED = f"sum by (status) (rate(mission_run_completed_total{{{APP}}}[$__rate
 # undefined and stays empty.
 SUCCESS_RATE = (
     f'(sum(rate(mission_run_completed_total{{{APP},status="approved"}}[$__rate_interval])) '
+    "or vector(0))\n/\n"
+    f"sum(rate(mission_run_completed_total{{{APP}}}[$__rate_interval]))"
+)
+REJECTED_SHARE = (
+    f'(sum(rate(mission_run_completed_total{{{APP},status="rejected"}}[$__rate_interval])) '
     "or vector(0))\n/\n"
     f"sum(rate(mission_run_completed_total{{{APP}}}[$__rate_interval]))"
 )
@@ -102,10 +108,27 @@ def build() -> dict[str, Any]:
                     Query(duration_quantile(0.99), legend="p99"),
                 ],
                 description=(
-                    "Time from run start to completion. The p95 alert threshold is 10 s. "
-                    "Dots are exemplars: click one to open its trace."
+                    "Time from run start to completion; the dashed line is the "
+                    "SlowMissionProcessing p95 threshold. Dots are exemplars: click one to open "
+                    "its trace."
                 ),
-                width=16,
+                width=12,
+                threshold_lines=(
+                    (None, GREEN),
+                    (alert_thresholds.MISSION_P95_SECONDS.value, RED),
+                ),
+            )
+        )
+        .with_panel(
+            panels.stat_panel(
+                "Rejected share of completed runs",
+                "percentunit",
+                [Query(REJECTED_SHARE, legend="rejected share")],
+                description="Runs rejected by the GPS check; red at the HighMissionFailureRate "
+                "threshold.",
+                width=6,
+                height=8,
+                steps=((None, GREEN), (alert_thresholds.MISSION_REJECTED_SHARE.value, RED)),
             )
         )
         .with_panel(
@@ -113,10 +136,11 @@ def build() -> dict[str, Any]:
                 "Expired share of completed runs",
                 "percentunit",
                 [Query(EXPIRED_SHARE, legend="expired share")],
-                description="Runs that passed their mission's time limit before a GPS fix.",
-                width=8,
+                description="Runs that passed their mission's time limit before a GPS fix; red "
+                "at the HighMissionExpiryRate threshold.",
+                width=6,
                 height=8,
-                steps=((None, GREEN), (0.05, YELLOW), (0.2, RED)),
+                steps=((None, GREEN), (alert_thresholds.MISSION_EXPIRED_SHARE.value, RED)),
             )
         )
         .with_row(panels.row("Wallet"))

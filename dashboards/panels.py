@@ -103,7 +103,9 @@ def timeseries_panel(
     height: int = 8,
     min_value: float | None = None,
     max_value: float | None = None,
+    threshold_lines: Sequence[tuple[float | None, str]] = (),
 ) -> timeseries.Panel:
+    """A time series panel; `threshold_lines` draws alert thresholds as dashed lines."""
     panel = (
         timeseries.Panel()
         .title(title)
@@ -131,6 +133,10 @@ def timeseries_panel(
         panel = panel.min(min_value)
     if max_value is not None:
         panel = panel.max(max_value)
+    if threshold_lines:
+        panel = panel.thresholds(thresholds(*threshold_lines)).thresholds_style(
+            common_builders.GraphThresholdsStyleConfig().mode(common.GraphTresholdsStyleMode.DASHED)
+        )
     return panel
 
 
@@ -321,7 +327,8 @@ def _number_panels(panels: list[dict[str, Any]], next_id: int) -> int:
     for panel in panels:
         panel["id"] = next_id
         next_id += 1
-        if panel.get("options") is None:
+        # Grafana's panel plugins expect an options object; rows carry none.
+        if panel.get("type") != "row" and panel.get("options") is None:
             panel["options"] = {}
         next_id = _number_panels(panel.get("panels", []), next_id)
     return next_id
