@@ -141,10 +141,9 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.state.sweep_once = sweep_once
     app.state.shutdown = shutdown
 
-    app.include_router(health.router)
-    app.include_router(missions_routes.router)
-    app.include_router(runs_routes.router)
-    app.include_router(wallet_routes.router)
+    routers = [health.router, missions_routes.router, runs_routes.router, wallet_routes.router]
+    for router in routers:
+        app.include_router(router)
     _install_error_handlers(app)
 
     # add_middleware prepends: the last added is the outermost. Metrics must be outside the guard
@@ -155,7 +154,11 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         fault_injection=settings.fault_injection_enabled,
     )
     if settings.observability_enabled:
-        app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+        app.add_middleware(
+            HttpMetricsMiddleware,
+            metrics=metrics,
+            routes=[r for router in routers for r in router.routes],
+        )
         if provider is not None:
             tracing.instrument_app(app, provider)
             tracing.instrument_engine(engine, provider)

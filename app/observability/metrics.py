@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -23,6 +23,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("app.metrics")
@@ -150,9 +151,21 @@ class AppMetrics:
         return encoder(self.registry), content_type
 
 
-def route_template(scope: Scope) -> str:
+def route_template(scope: Scope, routes: Sequence[BaseRoute] = ()) -> str:
+    """The matched route's template; "unmatched" for paths no route knows.
+
+    Requests answered before routing (413, injected faults) carry no scope["route"]; for those the
+    routes are matched here so they are still labelled with their template.
+    """
     route = scope.get("route")
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if route is None:
+        for candidate in routes:
+            match, child_scope = candidate.matches(scope)
+            if match == Match.FULL:
+                # FastAPI's included routers report the concrete route in the child scope.
+                route = child_scope.get("route", candidate)
+                break
+    path = getattr(route, "path_format", None)
     return path if isinstance(path, str) else UNMATCHED_PATH
 
 
@@ -163,9 +176,10 @@ class HttpMetricsMiddleware:
     trace id. The route template is read after routing from scope["route"] (set by FastAPI).
     """
 
-    def __init__(self, app: ASGIApp, metrics: AppMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: AppMetrics, routes: Sequence[BaseRoute] = ()) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -184,7 +198,7 @@ class HttpMetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             self.metrics.http_observe(
-                route_template(scope),
+                route_template(scope, self.routes),
                 scope.get("method", "GET"),
                 status,
                 time.perf_counter() - start,
