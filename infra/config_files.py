@@ -12,6 +12,7 @@ alertmanager 0.25 used by the local tests, so only syntax both accept is emitted
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -127,7 +128,7 @@ def source_rule_paths() -> list[Path]:
         alerts_dir = Path(__file__).resolve().parent.parent / "alerts"
         return sorted(alerts_dir.glob("*.rules.yml"))
     paths = rule_file_paths() if callable(rule_file_paths) else rule_file_paths
-    return sorted(Path(p) for p in paths)
+    return [Path(p) for p in paths]
 
 
 def _absolute(url: str, base: str) -> str:
@@ -656,6 +657,22 @@ def grafana_dashboard_provider(
         ],
     }
     return GENERATED_HEADER + to_yaml(escape_grafana_env(doc))
+
+
+def dashboard_files(dashboards: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """File name ("<uid>.json") -> dashboard JSON, from dashboards.build_all() by default.
+
+    Plain JSON files are not env-expanded by Grafana, so no `$` escaping here ($__rate_interval
+    and template variables must stay as written).
+    """
+    if dashboards is None:
+        from dashboards import build_all
+
+        dashboards = build_all()
+    return {
+        f"{uid}.json": json.dumps(model, indent=2, sort_keys=True)
+        for uid, model in dashboards.items()
+    }
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -418,3 +419,14 @@ def test_jaeger_config_pipeline_references_resolve() -> None:
             ].values()
         )
     )
+
+
+def test_dashboard_files_are_the_build() -> None:
+    from dashboards import build_all
+
+    files = cf.dashboard_files()
+    built = build_all()
+    assert set(files) == {f"{uid}.json" for uid in built}
+    for uid, model in built.items():
+        assert json.loads(files[f"{uid}.json"]) == model
+    assert "$__rate_interval" in "".join(files.values())  # not escaped: JSON is not env-expanded
