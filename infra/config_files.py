@@ -121,14 +121,10 @@ _ABSOLUTE_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
 def source_rule_paths() -> list[Path]:
-    """The rule files in alerts/, via the alerts package (falls back to a glob of alerts/)."""
-    try:
-        from alerts import rule_file_paths  # type: ignore[attr-defined]
-    except ImportError:
-        alerts_dir = Path(__file__).resolve().parent.parent / "alerts"
-        return sorted(alerts_dir.glob("*.rules.yml"))
-    paths = rule_file_paths() if callable(rule_file_paths) else rule_file_paths
-    return [Path(p) for p in paths]
+    """The rule files in alerts/, in the order the alerts package lists them."""
+    from alerts import rule_file_paths
+
+    return list(rule_file_paths())
 
 
 def _absolute(url: str, base: str) -> str:
