@@ -1,4 +1,4 @@
-"""Traces and JSON logs: custom spans, correlation of log lines with spans and exemplars, OTLP export
+"""Traces and JSON logs: custom spans, log lines correlated with spans and exemplars, OTLP export
 (decoded at the wire level), a dead collector neither slowing requests nor holding up shutdown."""
 
 from __future__ import annotations
