@@ -148,7 +148,8 @@ def test_spans_are_exported_over_otlp_http(make_app: Any) -> None:
     finally:
         server.shutdown()
         server.server_close()
-    names, services = set(), set()
+    names: set[str] = set()
+    services: set[str] = set()
     for req in _Collector.received:
         for rs in req.resource_spans:
             for attr in rs.resource.attributes:
