@@ -54,6 +54,11 @@ class PanelQuery:
     # Why an empty result is fine in a healthy system; None means the query must return data.
     empty_reason: str | None
 
+    @property
+    def must_return_data(self) -> bool:
+        """True unless the query is legitimately empty in a healthy system."""
+        return self.empty_reason is None
+
     def substituted(self, **kwargs: Any) -> str:
         """The expression with Grafana variables replaced (see substitute_grafana_variables)."""
         return substitute_grafana_variables(self.expr, **kwargs)
@@ -102,6 +107,21 @@ def all_panel_queries() -> list[PanelQuery]:
     from dashboards import build_all  # local import: dashboards/__init__ imports this module
 
     return [query for model in build_all().values() for query in panel_queries(model)]
+
+
+def all_metric_names() -> set[str]:
+    """Every metric name read by any dashboard query (for the metric contract test)."""
+    return {name for query in all_panel_queries() for name in metric_names(query.expr)}
+
+
+def grafana_rate_interval(scrape_interval_seconds: float, step_seconds: float = 0.0) -> str:
+    """What Grafana substitutes for $__rate_interval: max(step + scrape, 4 x scrape).
+
+    Grafana takes the scrape interval from the datasource setting (default 15s) and the step
+    from the panel's $__interval; tests pass the scrape interval of the Prometheus they run.
+    """
+    seconds = max(step_seconds + scrape_interval_seconds, 4 * scrape_interval_seconds)
+    return f"{round(seconds * 1000)}ms"
 
 
 def substitute_grafana_variables(

@@ -27,6 +27,11 @@ PROMETHEUS_DS_UID: Final = "prometheus"
 TRACES_DS_UID: Final = "traces"  # Tempo or Jaeger, same uid either way
 ALERTMANAGER_DS_UID: Final = "alertmanager"
 
+# Exemplar label carrying the trace id (app/observability/metrics.py). The Prometheus datasource
+# provisioning maps it to the traces datasource (exemplarTraceIdDestinations: name "trace_id",
+# datasourceUid TRACES_DS_UID) so a click on an exemplar dot opens the trace.
+EXEMPLAR_TRACE_ID_LABEL: Final = "trace_id"
+
 # Prometheus job name of the mission service (team contract).
 APP_JOB: Final = "mission-app"
 

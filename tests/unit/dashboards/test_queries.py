@@ -12,7 +12,9 @@ from dashboards import build_all
 from dashboards.queries import (
     EMPTY_WHEN_HEALTHY,
     PanelQuery,
+    all_metric_names,
     all_panel_queries,
+    grafana_rate_interval,
     iter_panels,
     metric_names,
     panel_queries,
@@ -209,3 +211,43 @@ def test_burn_rate_panel_covers_the_alert_windows() -> None:
             f'slo:sli_error:ratio_rate{q.legend}{{job="mission-app"}} '
             "/ scalar(slo:error_budget:ratio)"
         )
+
+
+def test_grafana_rate_interval_matches_grafanas_formula() -> None:
+    # max(interval + scrape interval, 4 x scrape interval)
+    assert grafana_rate_interval(15) == "60000ms"
+    assert grafana_rate_interval(1, step_seconds=2) == "4000ms"
+    assert grafana_rate_interval(1, step_seconds=10) == "11000ms"
+    assert promql_parser.parse_duration(grafana_rate_interval(0.5)) == timedelta(seconds=2)
+
+
+def test_all_metric_names_cover_app_and_stack_metrics() -> None:
+    names = all_metric_names()
+    # The app's contract metrics (DESIGN.md) are all on a dashboard.
+    assert {
+        "mission_run_started_total",
+        "mission_run_completed_total",
+        "mission_run_duration_seconds_bucket",
+        "wallet_transactions_total",
+        "wallet_balance",
+        "http_request_duration_seconds_bucket",
+        "http_request_duration_seconds_count",
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "python_gc_collections_total",
+        "python_gc_objects_collected_total",
+    } <= names
+    assert {
+        "up",
+        "prometheus_tsdb_head_samples_appended_total",
+        "prometheus_rule_evaluation_failures_total",
+        "prometheus_rule_group_last_duration_seconds",
+        "alertmanager_notifications_total",
+        "alertmanager_notifications_failed_total",
+        "tempo_distributor_spans_received_total",
+        "otelcol_receiver_accepted_spans",
+    } <= names
+    # The source architecture's per-user balance label is gone for good.
+    assert not any("user" in name for name in names)
