@@ -62,6 +62,9 @@ class LocalStackOptions:
     use_grafana: bool = True  # when the binary is on PATH
     otlp_protocol: str = "http/protobuf"
     print_notifications: bool = False
+    # Flags appended to prometheus_args(): the fast timings resend firing alerts every second
+    # (default 1m) so an Alertmanager that restarts learns the active alerts at once.
+    extra_prometheus_args: list[str] = field(default_factory=list)
     extra_app_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -93,6 +96,7 @@ def fast_options(data_dir: Path, **overrides: Any) -> LocalStackOptions:
         heartbeat_repeat_interval="2s",
         run_sweep_interval_seconds=1.0,
         loadgen_scenario=None,
+        extra_prometheus_args=["--rules.alert.resend-delay=1s"],
     )
     for key, value in overrides.items():
         setattr(opts, key, value)
@@ -297,6 +301,7 @@ class LocalStack:
             enable_lifecycle=True,
         )
         binary = _require("prometheus")
+        args += self.options.extra_prometheus_args
         return self._proc("prometheus", [binary, *args], f"{self.prometheus_url}/-/ready")
 
     def alertmanager_process(self) -> ManagedProcess:

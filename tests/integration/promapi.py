@@ -1,0 +1,77 @@
+"""Small clients for the Prometheus and Alertmanager HTTP APIs used by the integration tests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+
+class PrometheusAPI:
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self.client = httpx.Client(base_url=self.url, timeout=10.0)
+
+    def _get(self, path: str, **params: Any) -> Any:
+        resp = self.client.get(path, params=params)
+        body = resp.json()
+        if body.get("status") != "success":
+            raise AssertionError(f"{path} {params}: {body}")
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        return list(self._get("/api/v1/query", query=expr)["result"])
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        return list(
+            self._get("/api/v1/query_range", query=expr, start=start, end=end, step=step)["result"]
+        )
+
+    def value(self, expr: str) -> float | None:
+        result = self.query(expr)
+        return float(result[0]["value"][1]) if result else None
+
+    def targets(self) -> list[dict[str, Any]]:
+        return list(self._get("/api/v1/targets")["activeTargets"])
+
+    def rule_groups(self) -> list[dict[str, Any]]:
+        return list(self._get("/api/v1/rules")["groups"])
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return list(self._get("/api/v1/alerts")["alerts"])
+
+    def alert_state(self, alertname: str) -> str | None:
+        for alert in self.alerts():
+            if alert["labels"].get("alertname") == alertname:
+                return str(alert["state"])
+        return None
+
+    def exemplars(self, expr: str, start: float, end: float) -> list[dict[str, Any]]:
+        return list(self._get("/api/v1/query_exemplars", query=expr, start=start, end=end))
+
+    def ready(self) -> bool:
+        try:
+            return self.client.get("/-/ready").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+class AlertmanagerAPI:
+    def __init__(self, url: str) -> None:
+        self.client = httpx.Client(base_url=url.rstrip("/"), timeout=10.0)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        resp = self.client.get("/api/v2/alerts")
+        resp.raise_for_status()
+        return list(resp.json())
+
+
+def poll(predicate: Any, timeout: float, interval: float = 0.25) -> Any:
+    """predicate() until truthy or timeout; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
