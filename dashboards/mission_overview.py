@@ -21,24 +21,25 @@ RUNS_PER_SECOND = "suffix: runs/s"
 
 STARTED = f"sum by (status) (rate(mission_run_started_total{{{APP}}}[$__rate_interval]))"
 COMPLETED = f"sum by (status) (rate(mission_run_completed_total{{{APP}}}[$__rate_interval]))"
-# Approved share of runs that finished in the window. `or vector(0)` only on the numerator: with
-# completions but no approved series the rate is a true 0; with no completions the ratio is
-# undefined and stays empty.
-SUCCESS_RATE = (
-    f'(sum(rate(mission_run_completed_total{{{APP},status="approved"}}[$__rate_interval])) '
-    "or vector(0))\n/\n"
-    f"sum(rate(mission_run_completed_total{{{APP}}}[$__rate_interval]))"
-)
-REJECTED_SHARE = (
-    f'(sum(rate(mission_run_completed_total{{{APP},status="rejected"}}[$__rate_interval])) '
-    "or vector(0))\n/\n"
-    f"sum(rate(mission_run_completed_total{{{APP}}}[$__rate_interval]))"
-)
-EXPIRED_SHARE = (
-    f'(sum(rate(mission_run_completed_total{{{APP},status="expired"}}[$__rate_interval])) '
-    "or vector(0))\n/\n"
-    f"sum(rate(mission_run_completed_total{{{APP}}}[$__rate_interval]))"
-)
+
+
+def completed_share(status: str) -> str:
+    """Share of the runs completed in the window that ended with `status`.
+
+    `or vector(0)` only on the numerator: with completions but no `status` series the share is a
+    true 0; with no completions at all it is undefined and stays empty.
+    """
+    return (
+        f'(sum(rate(mission_run_completed_total{{{APP},status="{status}"}}[$__rate_interval])) '
+        "or vector(0))\n/\n"
+        f"sum(rate(mission_run_completed_total{{{APP}}}[$__rate_interval]))"
+    )
+
+
+# Success is defined on completed runs: a started run has no outcome yet.
+SUCCESS_RATE = completed_share("approved")
+REJECTED_SHARE = completed_share("rejected")
+EXPIRED_SHARE = completed_share("expired")
 
 
 def duration_quantile(quantile: float) -> str:
