@@ -6,6 +6,7 @@ uid; `python -m dashboards build DIR` writes them as <uid>.json files.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -25,4 +26,9 @@ def build_all() -> dict[str, dict[str, Any]]:
     return {uid: BUILDERS[uid]() for uid in DASHBOARD_UIDS}
 
 
-__all__ = ["BUILDERS", "DASHBOARD_UIDS", "build_all"]
+def render(model: dict[str, Any]) -> str:
+    """The canonical file text of a dashboard: sorted keys, indent 2, trailing newline."""
+    return json.dumps(model, indent=2, sort_keys=True) + "\n"
+
+
+__all__ = ["BUILDERS", "DASHBOARD_UIDS", "build_all", "render"]

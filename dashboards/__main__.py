@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from dashboards import build_all
+from dashboards import build_all, render
 
 
 def write_dashboards(directory: Path) -> list[Path]:
@@ -17,7 +16,7 @@ def write_dashboards(directory: Path) -> list[Path]:
     for uid, model in build_all().items():
         path = directory / f"{uid}.json"
         # Sorted keys and a trailing newline keep the files diff-friendly and reproducible.
-        path.write_text(json.dumps(model, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        path.write_text(render(model), encoding="utf-8")
         written.append(path)
     return written
 
