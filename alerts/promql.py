@@ -53,9 +53,9 @@ def range_windows(expr: str) -> list[timedelta]:
     windows: list[timedelta] = []
 
     def visit(node: promql_parser.Expr) -> None:
-        is_range = isinstance(node, promql_parser.MatrixSelector | promql_parser.SubqueryExpr)
-        if is_range and node.range is not None:
-            windows.append(node.range)
+        window = getattr(node, "range", None)  # MatrixSelector and SubqueryExpr have one
+        if isinstance(window, timedelta):
+            windows.append(window)
 
     promql_parser.walk(parse(expr), visit)
     return windows
