@@ -160,6 +160,6 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
             routes=[r for router in routers for r in router.routes],
         )
         if provider is not None:
-            tracing.instrument_app(app, provider)
+            tracing.instrument_app(app, provider, settings.trace_asgi_messages)
             tracing.instrument_engine(engine, provider)
     return app

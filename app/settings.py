@@ -28,6 +28,9 @@ class AppSettings(BaseSettings):
     max_body_bytes: int = Field(default=16 * 1024, gt=0)
     seed_missions: bool = True
     access_log: bool = True
+    # Benchmark only: keep the ASGI instrumentation's per-message receive/send spans (normally
+    # excluded: they double the span count for no diagnostic value).
+    trace_asgi_messages: bool = False
 
     # Standard OpenTelemetry variables (the SDK also reads OTEL_TRACES_SAMPLER[_ARG] and
     # OTEL_RESOURCE_ATTRIBUTES itself).

@@ -80,7 +80,7 @@ def make_tracer_provider(settings: AppSettings) -> TracerProvider:
     return provider
 
 
-def instrument_app(app: FastAPI, provider: TracerProvider) -> None:
+def instrument_app(app: FastAPI, provider: TracerProvider, asgi_messages: bool = False) -> None:
     """FastAPI server spans, without the per-message receive/send child spans (pure overhead)."""
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
@@ -88,7 +88,7 @@ def instrument_app(app: FastAPI, provider: TracerProvider) -> None:
         app,
         tracer_provider=provider,
         meter_provider=NoOpMeterProvider(),
-        exclude_spans=["receive", "send"],
+        exclude_spans=None if asgi_messages else ["receive", "send"],
         excluded_urls="/api/health/live",
     )
 
