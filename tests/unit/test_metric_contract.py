@@ -62,7 +62,9 @@ SELF_METRICS: dict[str, str] = {
     "alertmanager_notifications_total": "alertmanager: notification attempts per integration",
     "alertmanager_notifications_failed_total": "alertmanager: failed notifications per integration",
     "alertmanager_alerts": "alertmanager: alerts held, by state",
-    # Trace backend, job "traces" (no binaries on this machine: names from their documentation).
+    # Trace backend, job "traces". No binaries on this machine, so not verified here: the names
+    # are from Tempo's operations docs (distributor metrics) and the OpenTelemetry Collector's
+    # internal telemetry (Jaeger v2 is built on it; the _total suffix depends on the version).
     "tempo_distributor_spans_received_total": "tempo: spans received by the distributor, by tenant",
     "otelcol_receiver_accepted_spans_total": "jaeger v2 (OTel collector core), newer naming",
     "otelcol_receiver_accepted_spans": "jaeger v2 (OTel collector core), older naming",
