@@ -92,7 +92,14 @@ class GameDay:
     t0: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("burst_fired", "diluted", "app_down_done", "stack_done", "done"):
+        for name in (
+            "burst_fired",
+            "diluted",
+            "panels_checked",
+            "app_down_done",
+            "stack_done",
+            "done",
+        ):
             self.phases[name] = threading.Event()
         self.prom = PrometheusAPI(self.stack.prometheus_url)
 
@@ -188,6 +195,8 @@ class GameDay:
             self.phases["burst_fired"].set()
             self._dilute(traffic)
             self.phases["diluted"].set()
+            # The panel test queries the app's series before the restart makes them stale.
+            self.phases["panels_checked"].wait(120)
             self._app_down()
         finally:
             traffic.close()
@@ -196,10 +205,18 @@ class GameDay:
         normal = traffic.create_mission("it-normal", 3600)
         slow = traffic.create_mission("it-slow", 600)
         expiring = traffic.create_mission("it-expiring", 1)
-        for alert in APP_BURST_ALERTS:
-            self._fault(alert, "bad traffic burst")
         err = {"X-Fault-Inject": "error"}
         delay = {"X-Fault-Inject": f"delay-ms={DELAY_MS}"}
+        # Prime every labelled series first: a counter series is only seen from its first scrape,
+        # so increments made before that scrape are invisible to rate(). One of each, then two
+        # scrape intervals, then the burst.
+        traffic.get("/api/missions", err)
+        traffic.run(normal, FAR_AWAY)
+        traffic.start_run(expiring)
+        traffic.get("/api/health/live", {"X-Fault-Inject": "delay-ms=1"})
+        time.sleep(2.5)
+        for alert in APP_BURST_ALERTS:
+            self._fault(alert, "bad traffic burst")
         with ThreadPoolExecutor(max_workers=4) as pool:
             jobs = [
                 pool.submit(
