@@ -1,0 +1,186 @@
+"""Alertmanager: StatefulSet with a PVC (silences, notification log), alertmanager.yml in a Secret
+(it carries receiver URLs and keys), a headless Service for peer discovery when replicas > 1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra import config_files as cf
+from infra import versions
+from infra.components.common import (
+    Context,
+    checksum,
+    container_security_context,
+    empty_dir,
+    http_probe,
+    image_version,
+    labels,
+    metadata,
+    pod_security_context,
+    pvc_template,
+    selector,
+)
+from infra.settings import Receivers, Resources
+
+NAME = "alertmanager"
+PORT = 9093
+CLUSTER_PORT = 9094
+HEADLESS = f"{NAME}-headless"
+CONFIG_DIR = "/etc/alertmanager"
+DATA_DIR = "/alertmanager"
+
+
+@dataclass(frozen=True)
+class AlertmanagerArgs:
+    replicas: int
+    storage_size: str
+    resources: Resources
+    receivers: Receivers
+    external_url: str = ""
+
+
+def pod_addresses(ctx: Context, replicas: int, port: int) -> list[str]:
+    """Stable per-pod DNS names through the headless Service (alertmanager-0.alertmanager-...)."""
+    return [f"{NAME}-{i}.{HEADLESS}.{ctx.namespace}.svc:{port}" for i in range(replicas)]
+
+
+def render(receivers: Receivers) -> pulumi.Output[str]:
+    """alertmanager.yml, resolved from the (secret) receiver settings; stays a secret Output."""
+    values = [
+        receivers.webhook_url or "",
+        receivers.slack_webhook_url or "",
+        receivers.pagerduty_routing_key or "",
+        receivers.heartbeat_url or "",
+    ]
+
+    def build(resolved: list[str]) -> str:
+        webhook, slack, pagerduty, heartbeat = resolved
+        return cf.alertmanager_config(
+            cf.AlertmanagerConfig(
+                webhook_url=webhook,
+                slack_webhook_url=slack,
+                slack_channel=receivers.slack_channel,
+                pagerduty_routing_key=pagerduty,
+                heartbeat_url=heartbeat,
+            )
+        )
+
+    return pulumi.Output.secret(pulumi.Output.all(*values).apply(build))
+
+
+class Alertmanager(pulumi.ComponentResource):
+    service_name: str = NAME
+    port: int = PORT
+
+    def __init__(
+        self,
+        name: str,
+        ctx: Context,
+        args: AlertmanagerArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("observability:stack:Alertmanager", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        lbls = labels(ctx, NAME, "alerting", image_version(versions.ALERTMANAGER_IMAGE))
+        config = render(args.receivers)
+        self.targets = pod_addresses(ctx, args.replicas, PORT)
+
+        self.secret = k8s.core.v1.Secret(
+            f"{name}-config",
+            metadata=metadata(ctx, f"{NAME}-config", lbls),
+            type="Opaque",
+            string_data={"alertmanager.yml": config},
+            opts=child,
+        )
+        self.headless_service = k8s.core.v1.Service(
+            f"{name}-headless",
+            metadata=metadata(ctx, HEADLESS, lbls),
+            spec={
+                "clusterIP": "None",
+                # Peers must find each other before they are Ready (gossip forms the cluster).
+                "publishNotReadyAddresses": True,
+                "selector": selector(ctx, NAME),
+                "ports": [
+                    {"name": "http", "port": PORT, "targetPort": "http"},
+                    {"name": "cluster-tcp", "port": CLUSTER_PORT, "protocol": "TCP"},
+                    {"name": "cluster-udp", "port": CLUSTER_PORT, "protocol": "UDP"},
+                ],
+            },
+            opts=child,
+        )
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=metadata(ctx, NAME, lbls),
+            spec={
+                "selector": selector(ctx, NAME),
+                "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
+            },
+            opts=child,
+        )
+        clustered = args.replicas > 1
+        am_args = cf.alertmanager_args(
+            f"{CONFIG_DIR}/alertmanager.yml",
+            DATA_DIR,
+            external_url=args.external_url,
+            cluster_listen_address=f"0.0.0.0:{CLUSTER_PORT}" if clustered else "",
+            cluster_peers=pod_addresses(ctx, args.replicas, CLUSTER_PORT) if clustered else (),
+        )
+        ports = [{"name": "http", "containerPort": PORT}]
+        if clustered:
+            ports += [
+                {"name": "cluster-tcp", "containerPort": CLUSTER_PORT, "protocol": "TCP"},
+                {"name": "cluster-udp", "containerPort": CLUSTER_PORT, "protocol": "UDP"},
+            ]
+        self.statefulset = k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=metadata(ctx, NAME, lbls),
+            spec={
+                "serviceName": HEADLESS,
+                "replicas": args.replicas,
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": selector(ctx, NAME)},
+                "template": {
+                    "metadata": {
+                        "labels": lbls,
+                        # A sha256 of the config only rolls the pods; unsecret keeps the
+                        # StatefulSet diffable (the receiver URLs/keys are high-entropy).
+                        "annotations": {
+                            "checksum/config": pulumi.Output.unsecret(config.apply(checksum))
+                        },
+                    },
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(
+                            versions.ALERTMANAGER_UID, fs_group=versions.ALERTMANAGER_UID
+                        ),
+                        "containers": [
+                            {
+                                "name": "alertmanager",
+                                "image": versions.ALERTMANAGER_IMAGE,
+                                "args": am_args,
+                                "ports": ports,
+                                "resources": args.resources.to_k8s(),
+                                "securityContext": container_security_context(),
+                                "readinessProbe": http_probe("/-/ready", "http", period=5),
+                                "livenessProbe": http_probe("/-/healthy", "http", delay=10),
+                                "volumeMounts": [
+                                    {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                                    {"name": "data", "mountPath": DATA_DIR},
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "config", "secret": {"secretName": f"{NAME}-config"}},
+                            empty_dir("tmp"),
+                        ],
+                    },
+                },
+                "volumeClaimTemplates": [pvc_template(ctx, "data", args.storage_size, lbls)],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.secret]),
+        )
+        self.register_outputs({"service": NAME})

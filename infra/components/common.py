@@ -1,0 +1,129 @@
+"""Shared building blocks for the components: labels, security contexts, volumes, checksums.
+
+Manifests are written as camelCase dicts, spelled exactly as the Kubernetes API does (pulumi
+passes them through unchanged); the unit tests validate every object against the Kubernetes
+schemas in strict mode, which catches what typed Args classes would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+PART_OF = "observability-stack"
+
+# A manifest fragment as the Kubernetes API spells it. Typed as Any because pulumi_kubernetes'
+# TypedDicts use snake_case keys while the provider takes the API's camelCase.
+Manifest = Any
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every component needs besides its own settings."""
+
+    namespace: str
+    instance: str  # app.kubernetes.io/instance: the namespace doubles as the instance name
+    storage_class: str | None
+
+
+def labels(ctx: Context, name: str, component: str, version: str = "") -> dict[str, str]:
+    """Kubernetes recommended labels (app.kubernetes.io/*)."""
+    out = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": ctx.instance,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+    if version:
+        out["app.kubernetes.io/version"] = version
+    return out
+
+
+def selector(ctx: Context, name: str) -> dict[str, str]:
+    """The immutable subset of labels used in selectors (never include the version)."""
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": ctx.instance}
+
+
+def image_version(image: str) -> str:
+    """The tag of an image reference, as a label value ("v2.53.2")."""
+    return image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else "latest"
+
+
+def metadata(ctx: Context, name: str, lbls: Mapping[str, str], **extra: Any) -> Manifest:
+    return {"name": name, "namespace": ctx.namespace, "labels": dict(lbls), **extra}
+
+
+def pod_security_context(uid: int, fs_group: int | None = None) -> Manifest:
+    """Pod-level: non-root with a fixed numeric user, RuntimeDefault seccomp.
+
+    fsGroup makes PVCs writable by the user (volume ownership is set on mount).
+    """
+    ctx: dict[str, Any] = {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    if fs_group is not None:
+        ctx["fsGroup"] = fs_group
+        ctx["fsGroupChangePolicy"] = "OnRootMismatch"
+    return ctx
+
+
+def container_security_context() -> Manifest:
+    """Container-level: what Pod Security "restricted" asks for, plus a read-only root fs."""
+    return {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def empty_dir(name: str, size_limit: str = "64Mi") -> Manifest:
+    return {"name": name, "emptyDir": {"sizeLimit": size_limit}}
+
+
+def pvc_template(ctx: Context, name: str, size: str, lbls: Mapping[str, str]) -> Manifest:
+    """A volumeClaimTemplate (StatefulSets) or PVC spec body."""
+    spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": size}},
+    }
+    if ctx.storage_class:
+        spec["storageClassName"] = ctx.storage_class
+    return {"metadata": {"name": name, "labels": dict(lbls)}, "spec": spec}
+
+
+def checksum(*parts: str | Mapping[str, str]) -> str:
+    """sha256 over config texts: a pod annotation that changes when any config changes."""
+    digest = hashlib.sha256()
+    for part in parts:
+        items = sorted(part.items()) if isinstance(part, Mapping) else [("", part)]
+        for key, value in items:
+            digest.update(key.encode() + b"\0" + value.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def http_probe(
+    path: str, port: str, period: int = 10, failures: int = 3, delay: int = 0
+) -> Manifest:
+    probe: dict[str, Any] = {
+        "httpGet": {"path": path, "port": port},
+        "periodSeconds": period,
+        "timeoutSeconds": 3,
+        "failureThreshold": failures,
+    }
+    if delay:
+        probe["initialDelaySeconds"] = delay
+    return probe
+
+
+def child_opts(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=parent, **kwargs)

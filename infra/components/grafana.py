@@ -1,0 +1,217 @@
+"""Grafana: Deployment with admin credentials from a Secret (password generated once and kept in
+state when not configured), anonymous access off, provisioned datasources with fixed UIDs, and the
+dashboards built by dashboards.build_all() packaged into a ConfigMap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from infra import config_files as cf
+from infra import versions
+from infra.components.common import (
+    Context,
+    checksum,
+    container_security_context,
+    empty_dir,
+    http_probe,
+    image_version,
+    labels,
+    metadata,
+    pod_security_context,
+    selector,
+)
+from infra.settings import Resources
+
+NAME = "grafana"
+PORT = 3000
+PROVISIONING_DIR = "/etc/grafana/provisioning"
+DASHBOARDS_DIR = "/var/lib/grafana-dashboards"
+DATA_DIR = "/var/lib/grafana"
+
+
+@dataclass(frozen=True)
+class GrafanaArgs:
+    admin_user: str
+    admin_password: pulumi.Output[str] | None
+    root_url: str
+    resources: Resources
+    prometheus_url: str
+    traces_url: str
+    traces_backend: str
+    alertmanager_url: str
+    scrape_interval: str
+
+
+def render(args: GrafanaArgs) -> tuple[str, str, dict[str, str]]:
+    """datasources.yaml, provider.yaml and the dashboard files, as they go into ConfigMaps."""
+    datasources = cf.grafana_datasources(
+        args.prometheus_url,
+        args.traces_url,
+        args.alertmanager_url,
+        traces_backend=args.traces_backend,
+        scrape_interval=args.scrape_interval,
+    )
+    provider = cf.grafana_dashboard_provider(DASHBOARDS_DIR)
+    return datasources, provider, cf.dashboard_files()
+
+
+class Grafana(pulumi.ComponentResource):
+    service_name: str = NAME
+    port: int = PORT
+
+    def __init__(
+        self, name: str, ctx: Context, args: GrafanaArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("observability:stack:Grafana", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        lbls = labels(ctx, NAME, "dashboards", image_version(versions.GRAFANA_IMAGE))
+        datasources, provider, dashboards = render(args)
+
+        if args.admin_password is None:
+            # Generated once, then stable: the value lives in state, not in the program.
+            generated = random.RandomPassword(
+                f"{name}-admin-password", length=24, special=False, opts=child
+            )
+            self.admin_password: pulumi.Output[str] = pulumi.Output.secret(generated.result)
+        else:
+            self.admin_password = pulumi.Output.secret(args.admin_password)
+
+        self.admin_secret = k8s.core.v1.Secret(
+            f"{name}-admin",
+            metadata=metadata(ctx, f"{NAME}-admin", lbls),
+            type="Opaque",
+            string_data={"admin-user": args.admin_user, "admin-password": self.admin_password},
+            opts=child,
+        )
+        self.datasources_map = k8s.core.v1.ConfigMap(
+            f"{name}-datasources",
+            metadata=metadata(ctx, f"{NAME}-datasources", lbls),
+            data={"datasources.yaml": datasources},
+            opts=child,
+        )
+        self.provider_map = k8s.core.v1.ConfigMap(
+            f"{name}-dashboard-provider",
+            metadata=metadata(ctx, f"{NAME}-dashboard-provider", lbls),
+            data={"provider.yaml": provider},
+            opts=child,
+        )
+        self.dashboards_map = k8s.core.v1.ConfigMap(
+            f"{name}-dashboards",
+            metadata=metadata(ctx, f"{NAME}-dashboards", lbls),
+            data=dashboards,
+            opts=child,
+        )
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=metadata(ctx, NAME, lbls),
+            spec={
+                "selector": selector(ctx, NAME),
+                "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
+            },
+            opts=child,
+        )
+
+        def secret_env(var: str, key: str) -> dict[str, object]:
+            return {
+                "name": var,
+                "valueFrom": {"secretKeyRef": {"name": f"{NAME}-admin", "key": key}},
+            }
+
+        env = [
+            secret_env("GF_SECURITY_ADMIN_USER", "admin-user"),
+            secret_env("GF_SECURITY_ADMIN_PASSWORD", "admin-password"),
+            {"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "false"},
+            {"name": "GF_AUTH_DISABLE_LOGIN_FORM", "value": "false"},
+            {"name": "GF_USERS_ALLOW_SIGN_UP", "value": "false"},
+            {"name": "GF_SERVER_ROOT_URL", "value": args.root_url},
+            {"name": "GF_PATHS_PROVISIONING", "value": PROVISIONING_DIR},
+            {"name": "GF_PATHS_DATA", "value": DATA_DIR},
+            {"name": "GF_PATHS_LOGS", "value": f"{DATA_DIR}/log"},
+            {"name": "GF_PATHS_PLUGINS", "value": f"{DATA_DIR}/plugins"},
+            {"name": "GF_ANALYTICS_REPORTING_ENABLED", "value": "false"},
+            {"name": "GF_ANALYTICS_CHECK_FOR_UPDATES", "value": "false"},
+            {
+                "name": "GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH",
+                "value": f"{DASHBOARDS_DIR}/mission-overview.json",
+            },
+        ]
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=metadata(ctx, NAME, lbls),
+            spec={
+                "replicas": 1,
+                "selector": {"matchLabels": selector(ctx, NAME)},
+                # SQLite on an emptyDir: one replica, replaced rather than run side by side.
+                "strategy": {"type": "Recreate"},
+                "template": {
+                    "metadata": {
+                        "labels": lbls,
+                        "annotations": {
+                            "checksum/provisioning": checksum(datasources, provider),
+                            "checksum/dashboards": checksum(dashboards),
+                        },
+                    },
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(
+                            versions.GRAFANA_UID, fs_group=versions.GRAFANA_UID
+                        ),
+                        "containers": [
+                            {
+                                "name": "grafana",
+                                "image": versions.GRAFANA_IMAGE,
+                                "ports": [{"name": "http", "containerPort": PORT}],
+                                "env": env,
+                                "resources": args.resources.to_k8s(),
+                                "securityContext": container_security_context(),
+                                "readinessProbe": http_probe("/api/health", "http", period=5),
+                                "livenessProbe": http_probe("/api/health", "http", delay=30),
+                                "volumeMounts": [
+                                    {
+                                        "name": "datasources",
+                                        "mountPath": f"{PROVISIONING_DIR}/datasources",
+                                        "readOnly": True,
+                                    },
+                                    {
+                                        "name": "dashboard-provider",
+                                        "mountPath": f"{PROVISIONING_DIR}/dashboards",
+                                        "readOnly": True,
+                                    },
+                                    {
+                                        "name": "dashboards",
+                                        "mountPath": DASHBOARDS_DIR,
+                                        "readOnly": True,
+                                    },
+                                    {"name": "data", "mountPath": DATA_DIR},
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "datasources", "configMap": {"name": f"{NAME}-datasources"}},
+                            {
+                                "name": "dashboard-provider",
+                                "configMap": {"name": f"{NAME}-dashboard-provider"},
+                            },
+                            {"name": "dashboards", "configMap": {"name": f"{NAME}-dashboards"}},
+                            empty_dir("data", "1Gi"),
+                            empty_dir("tmp"),
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[
+                    self.admin_secret,
+                    self.datasources_map,
+                    self.provider_map,
+                    self.dashboards_map,
+                ],
+            ),
+        )
+        self.register_outputs({"service": NAME})

@@ -1,0 +1,266 @@
+"""The mission service: Deployment, Service, ServiceAccount, DATABASE_URL Secret and, unless an
+external database is configured, a PostgreSQL StatefulSet with its PVC, Service and password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from infra import versions
+from infra.components.common import (
+    Context,
+    Manifest,
+    container_security_context,
+    empty_dir,
+    http_probe,
+    image_version,
+    labels,
+    metadata,
+    pod_security_context,
+    pvc_template,
+    selector,
+)
+from infra.settings import Resources
+
+APP_NAME = "mission-app"
+APP_PORT = 8000
+POSTGRES_NAME = "postgres"
+POSTGRES_PORT = 5432
+POSTGRES_DB = "mission"
+POSTGRES_USER = "mission"
+
+
+@dataclass(frozen=True)
+class MissionAppArgs:
+    image: str
+    replicas: int
+    log_level: str
+    resources: Resources
+    postgres_resources: Resources
+    postgres_storage_size: str
+    otlp_endpoint: str  # gRPC OTLP endpoint of the trace backend (http://tempo:4317)
+    database_url: pulumi.Output[str] | None  # None: in-stack PostgreSQL
+
+
+class MissionApp(pulumi.ComponentResource):
+    """The app and its database."""
+
+    service_name: str = APP_NAME
+    port: int = APP_PORT
+
+    def __init__(
+        self,
+        name: str,
+        ctx: Context,
+        args: MissionAppArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("observability:stack:MissionApp", name, None, opts)
+        self.postgres_in_stack = args.database_url is None
+        database_url = args.database_url or self._postgres(ctx, args)
+
+        lbls = labels(ctx, APP_NAME, "app", image_version(args.image))
+        self.database_secret = k8s.core.v1.Secret(
+            f"{name}-database",
+            metadata=metadata(ctx, f"{APP_NAME}-database", lbls),
+            type="Opaque",
+            string_data={"DATABASE_URL": database_url},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # No API access: the app never talks to Kubernetes, so no token is mounted.
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=metadata(ctx, APP_NAME, lbls),
+            automount_service_account_token=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        env: Manifest = [
+            {"name": "HOST", "value": "0.0.0.0"},
+            {"name": "PORT", "value": str(APP_PORT)},
+            {"name": "LOG_LEVEL", "value": args.log_level},
+            {
+                "name": "DATABASE_URL",
+                "valueFrom": {
+                    "secretKeyRef": {"name": f"{APP_NAME}-database", "key": "DATABASE_URL"}
+                },
+            },
+            {"name": "OTEL_SERVICE_NAME", "value": APP_NAME},
+            {"name": "OTEL_TRACES_EXPORTER", "value": "otlp"},
+            {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": "grpc"},
+            {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": args.otlp_endpoint},
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {
+                "name": "OTEL_RESOURCE_ATTRIBUTES",
+                "value": f"k8s.namespace.name={ctx.namespace},k8s.pod.name=$(POD_NAME)",
+            },
+        ]
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=metadata(ctx, APP_NAME, lbls),
+            spec={
+                "replicas": args.replicas,
+                "selector": {"matchLabels": selector(ctx, APP_NAME)},
+                "template": {
+                    "metadata": {"labels": lbls},
+                    "spec": {
+                        "serviceAccountName": APP_NAME,
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(versions.APP_UID),
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": args.image,
+                                "imagePullPolicy": "IfNotPresent",
+                                "args": [],
+                                "ports": [
+                                    {"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}
+                                ],
+                                "env": env,
+                                "resources": args.resources.to_k8s(),
+                                "securityContext": container_security_context(),
+                                "livenessProbe": http_probe("/api/health/live", "http"),
+                                "readinessProbe": http_probe("/api/health/ready", "http", period=5),
+                                "startupProbe": http_probe(
+                                    "/api/health/live", "http", period=2, failures=30
+                                ),
+                                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                            }
+                        ],
+                        "volumes": [empty_dir("tmp")],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.database_secret]),
+        )
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=metadata(ctx, APP_NAME, lbls),
+            spec={
+                "selector": selector(ctx, APP_NAME),
+                "ports": [{"name": "http", "port": APP_PORT, "targetPort": "http"}],
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"service": APP_NAME})
+
+    def _postgres(self, ctx: Context, args: MissionAppArgs) -> pulumi.Output[str]:
+        """In-stack PostgreSQL; returns the DATABASE_URL (a secret Output)."""
+        lbls = labels(ctx, POSTGRES_NAME, "database", image_version(versions.POSTGRES_IMAGE))
+        password = random.RandomPassword(
+            "postgres-password",
+            length=32,
+            special=False,  # goes into a URL: keep it URL-safe
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.postgres_secret = k8s.core.v1.Secret(
+            "postgres-secret",
+            metadata=metadata(ctx, POSTGRES_NAME, lbls),
+            type="Opaque",
+            string_data={"POSTGRES_PASSWORD": password.result, "POSTGRES_USER": POSTGRES_USER},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.postgres_service = k8s.core.v1.Service(
+            "postgres-service",
+            metadata=metadata(ctx, POSTGRES_NAME, lbls),
+            spec={
+                "selector": selector(ctx, POSTGRES_NAME),
+                "ports": [{"name": "postgres", "port": POSTGRES_PORT, "targetPort": "postgres"}],
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        data_dir = "/var/lib/postgresql/data"
+        self.postgres = k8s.apps.v1.StatefulSet(
+            "postgres-statefulset",
+            metadata=metadata(ctx, POSTGRES_NAME, lbls),
+            spec={
+                "serviceName": POSTGRES_NAME,
+                "replicas": 1,
+                "selector": {"matchLabels": selector(ctx, POSTGRES_NAME)},
+                "template": {
+                    "metadata": {"labels": lbls},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": pod_security_context(
+                            versions.POSTGRES_UID, fs_group=versions.POSTGRES_UID
+                        ),
+                        "containers": [
+                            {
+                                "name": "postgres",
+                                "image": versions.POSTGRES_IMAGE,
+                                "ports": [{"name": "postgres", "containerPort": POSTGRES_PORT}],
+                                "env": [
+                                    {"name": "POSTGRES_DB", "value": POSTGRES_DB},
+                                    {
+                                        "name": "POSTGRES_USER",
+                                        "valueFrom": {
+                                            "secretKeyRef": {
+                                                "name": POSTGRES_NAME,
+                                                "key": "POSTGRES_USER",
+                                            }
+                                        },
+                                    },
+                                    {
+                                        "name": "POSTGRES_PASSWORD",
+                                        "valueFrom": {
+                                            "secretKeyRef": {
+                                                "name": POSTGRES_NAME,
+                                                "key": "POSTGRES_PASSWORD",
+                                            }
+                                        },
+                                    },
+                                    # A subdirectory: the PVC root holds lost+found on some
+                                    # storage classes, and initdb wants an empty directory.
+                                    {"name": "PGDATA", "value": f"{data_dir}/pgdata"},
+                                ],
+                                "resources": args.postgres_resources.to_k8s(),
+                                "securityContext": container_security_context(),
+                                "readinessProbe": {
+                                    "exec": {
+                                        "command": [
+                                            "pg_isready",
+                                            "-U",
+                                            POSTGRES_USER,
+                                            "-d",
+                                            POSTGRES_DB,
+                                        ]
+                                    },
+                                    "periodSeconds": 5,
+                                    "timeoutSeconds": 3,
+                                },
+                                "livenessProbe": {
+                                    "exec": {"command": ["pg_isready", "-U", POSTGRES_USER]},
+                                    "periodSeconds": 10,
+                                    "timeoutSeconds": 3,
+                                    "initialDelaySeconds": 30,
+                                },
+                                "volumeMounts": [
+                                    {"name": "data", "mountPath": data_dir},
+                                    # The server's socket and lock files; read-only root fs.
+                                    {"name": "run", "mountPath": "/var/run/postgresql"},
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
+                            }
+                        ],
+                        "volumes": [empty_dir("run", "8Mi"), empty_dir("tmp")],
+                    },
+                },
+                "volumeClaimTemplates": [
+                    pvc_template(ctx, "data", args.postgres_storage_size, lbls)
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return pulumi.Output.secret(
+            pulumi.Output.format(
+                "postgresql://{0}:{1}@{2}.{3}.svc:{4}/{5}",
+                POSTGRES_USER,
+                password.result,
+                POSTGRES_NAME,
+                ctx.namespace,
+                POSTGRES_PORT,
+                POSTGRES_DB,
+            )
+        )
