@@ -14,6 +14,7 @@ import re
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability.logging import log_event
+from app.observability.tracing import record_exception
 
 log = logging.getLogger("app.errors")
 FAULT_HEADER = b"x-fault-inject"
@@ -116,6 +117,7 @@ class GuardMiddleware:
         except BodyTooLarge:
             pass
         except Exception as exc:
+            record_exception(exc)
             log.error(
                 "http.unhandled_exception",
                 exc_info=exc,

@@ -111,6 +111,8 @@ async def user_loop(
         t0 = time.perf_counter()
         r = await client.post("/api/missions/1/runs", json={"user_id": user})
         t1 = time.perf_counter()
+        if r.status_code != 201:
+            raise RuntimeError(f"{client.base_url}: start run answered {r.status_code}: {r.text}")
         run_id = r.json()["id"]
         await client.post(
             f"/api/runs/{run_id}/gps", json={"latitude": 37.5663, "longitude": 126.9779}
@@ -130,7 +132,7 @@ async def drive(variant: Variant, concurrency: int, seconds: float, sink: list[f
     async with httpx.AsyncClient(base_url=variant.base_url, limits=limits, timeout=30) as client:
         until = time.perf_counter() + seconds
         counts = await asyncio.gather(
-            *(user_loop(client, f"{variant.name}-u{i}", until, sink) for i in range(concurrency))
+            *(user_loop(client, f"{variant.name.replace('+', '-')}-u{i}", until, sink) for i in range(concurrency))
         )
     return sum(counts)
 

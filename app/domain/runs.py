@@ -150,7 +150,9 @@ def submit_gps(
             log_event(log, logging.INFO, event, distance_m=round(distance, 1), **fields)
         span.set_attribute("run.status", status)
         inst.metrics.run_completed_observe(status, duration)
-        session.refresh(run)
+        # The row now holds exactly these values; set them instead of re-reading it.
+        run.status, run.completed_at = status, now
+        run.latitude, run.longitude, run.distance_m = latitude, longitude, distance
         return run
 
 

@@ -26,6 +26,8 @@ from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.observability.tracing import name_server_span
+
 log = logging.getLogger("app.metrics")
 
 RUN_DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300)
@@ -187,22 +189,28 @@ class HttpMetricsMiddleware:
             return
         start = time.perf_counter()
         status = 500
+        path: str | None = None
+        method = scope.get("method", "GET")
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, path
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # Routing is done by now; name the server span before the response ends it.
+                path = route_template(scope, self.routes)
+                if path != UNMATCHED_PATH:
+                    try:
+                        name_server_span(method, path)
+                    except Exception:
+                        log.exception("tracing.span_name.failed")
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self.metrics.http_observe(
-                route_template(scope, self.routes),
-                scope.get("method", "GET"),
-                status,
-                time.perf_counter() - start,
-            )
+            if path is None:
+                path = route_template(scope, self.routes)
+            self.metrics.http_observe(path, method, status, time.perf_counter() - start)
 
 
 def metric_names(registry: Any) -> set[str]:
