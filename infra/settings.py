@@ -13,7 +13,8 @@ Keys (project namespace "observability-stack", all optional unless noted):
   grafanaAdminUser, grafanaAdminPassword*, grafanaUrl, runbookBaseUrl,
   databaseUrl* (external PostgreSQL; in-stack PostgreSQL when absent), postgresStorageSize,
   resources (object: component -> {requests: {cpu, memory}, limits: {cpu, memory}}),
-  renderDirectory (write manifests there instead of applying them).
+  renderDirectory (write manifests there instead of applying them),
+  requireReceivers (true in prod: refuse to deploy until a pager/chat/webhook receiver is set).
   (* = secret: `pulumi config set --secret KEY VALUE`)
 """
 
@@ -149,6 +150,12 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
     """Read the stack config once and return typed settings."""
     cfg = config or pulumi.Config()
     d = Settings()
+    receiver_keys = ("alertWebhookUrl", "slackWebhookUrl", "pagerdutyRoutingKey")
+    if cfg.get_bool("requireReceivers") and not any(cfg.get(k) for k in receiver_keys):
+        raise ValueError(
+            "requireReceivers is true but no receiver is configured: "
+            "`pulumi config set --secret` one of " + ", ".join(receiver_keys)
+        )
     backend = cfg.get("tracingBackend") or d.tracing_backend
     if backend not in ("tempo", "jaeger"):
         raise ValueError(f"tracingBackend must be tempo or jaeger, not {backend!r}")

@@ -241,7 +241,9 @@ def test_rules_configmap_is_exactly_the_packaged_rules(run: ProgramRun) -> None:
         min_for="15s",
     )
     assert rules == expected
-    config = yaml.safe_load(run.named("ConfigMap", "prometheus-config").inputs["data"]["prometheus.yml"])
+    config = yaml.safe_load(
+        run.named("ConfigMap", "prometheus-config").inputs["data"]["prometheus.yml"]
+    )
     assert config["rule_files"] == [f"/etc/prometheus/rules/{name}" for name in expected]
 
 
@@ -396,7 +398,9 @@ def test_trace_backend_config(run: ProgramRun) -> None:
         store = doc["extensions"]["jaeger_storage"]["backends"]["traces_store"]
         assert store["badger"]["directories"]["keys"].startswith("/badger")
     sts = run.named("StatefulSet", backend).inputs["spec"]
-    data = next(m for m in sts["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"] == "data")
+    data = next(
+        m for m in sts["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"] == "data"
+    )
     assert data["mountPath"] in ("/var/tempo", "/badger")
     app_env = {
         e["name"]: e.get("value")
@@ -472,7 +476,9 @@ def test_outputs(run: ProgramRun) -> None:
     services = run.outputs[out.SERVICES]
     for component, command in run.outputs[out.PORT_FORWARD].items():
         svc = services[component]
-        assert command == f"kubectl -n {ns} port-forward svc/{svc['name']} {svc['port']}:{svc['port']}"
+        assert (
+            command == f"kubectl -n {ns} port-forward svc/{svc['name']} {svc['port']}:{svc['port']}"
+        )
     declared = {r.inputs["metadata"]["name"]: r for r in run.of_kind("Service")}
     for svc in services.values():
         ports = [p["port"] for p in declared[svc["name"]].inputs["spec"]["ports"]]
