@@ -14,6 +14,7 @@ from infra.components.common import (
     Context,
     checksum,
     container_security_context,
+    create,
     empty_dir,
     http_probe,
     image_version,
@@ -88,14 +89,16 @@ class Alertmanager(pulumi.ComponentResource):
         config = render(args.receivers)
         self.targets = pod_addresses(ctx, args.replicas, PORT)
 
-        self.secret = k8s.core.v1.Secret(
+        self.secret = create(
+            k8s.core.v1.Secret,
             f"{name}-config",
             metadata=metadata(ctx, f"{NAME}-config", lbls),
             type="Opaque",
             string_data={"alertmanager.yml": config},
             opts=child,
         )
-        self.headless_service = k8s.core.v1.Service(
+        self.headless_service = create(
+            k8s.core.v1.Service,
             f"{name}-headless",
             metadata=metadata(ctx, HEADLESS, lbls),
             spec={
@@ -111,7 +114,8 @@ class Alertmanager(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.service = k8s.core.v1.Service(
+        self.service = create(
+            k8s.core.v1.Service,
             f"{name}-service",
             metadata=metadata(ctx, NAME, lbls),
             spec={
@@ -134,7 +138,8 @@ class Alertmanager(pulumi.ComponentResource):
                 {"name": "cluster-tcp", "containerPort": CLUSTER_PORT, "protocol": "TCP"},
                 {"name": "cluster-udp", "containerPort": CLUSTER_PORT, "protocol": "UDP"},
             ]
-        self.statefulset = k8s.apps.v1.StatefulSet(
+        self.statefulset = create(
+            k8s.apps.v1.StatefulSet,
             f"{name}-statefulset",
             metadata=metadata(ctx, NAME, lbls),
             spec={

@@ -8,9 +8,9 @@ schemas in strict mode, which catches what typed Args classes would.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 
@@ -19,6 +19,18 @@ PART_OF = "observability-stack"
 # A manifest fragment as the Kubernetes API spells it. Typed as Any because pulumi_kubernetes'
 # TypedDicts use snake_case keys while the provider takes the API's camelCase.
 Manifest = Any
+
+R = TypeVar("R", bound=pulumi.CustomResource)
+
+
+def create(cls: Callable[..., R], resource_name: str, **fields: Any) -> R:
+    """Declare a Kubernetes object from fields spelled as the Kubernetes API spells them.
+
+    pulumi_kubernetes' type hints are snake_case TypedDicts while the provider takes the API's
+    camelCase (what the manifests here use); passing the fields through Any keeps mypy useful
+    for everything else, and the unit tests validate every object against the real schemas.
+    """
+    return cls(resource_name, **fields)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from infra.components.common import (
     Context,
     checksum,
     container_security_context,
+    create,
     empty_dir,
     http_probe,
     image_version,
@@ -80,32 +81,37 @@ class Grafana(pulumi.ComponentResource):
         else:
             self.admin_password = pulumi.Output.secret(args.admin_password)
 
-        self.admin_secret = k8s.core.v1.Secret(
+        self.admin_secret = create(
+            k8s.core.v1.Secret,
             f"{name}-admin",
             metadata=metadata(ctx, f"{NAME}-admin", lbls),
             type="Opaque",
             string_data={"admin-user": args.admin_user, "admin-password": self.admin_password},
             opts=child,
         )
-        self.datasources_map = k8s.core.v1.ConfigMap(
+        self.datasources_map = create(
+            k8s.core.v1.ConfigMap,
             f"{name}-datasources",
             metadata=metadata(ctx, f"{NAME}-datasources", lbls),
             data={"datasources.yaml": datasources},
             opts=child,
         )
-        self.provider_map = k8s.core.v1.ConfigMap(
+        self.provider_map = create(
+            k8s.core.v1.ConfigMap,
             f"{name}-dashboard-provider",
             metadata=metadata(ctx, f"{NAME}-dashboard-provider", lbls),
             data={"provider.yaml": provider},
             opts=child,
         )
-        self.dashboards_map = k8s.core.v1.ConfigMap(
+        self.dashboards_map = create(
+            k8s.core.v1.ConfigMap,
             f"{name}-dashboards",
             metadata=metadata(ctx, f"{NAME}-dashboards", lbls),
             data=dashboards,
             opts=child,
         )
-        self.service = k8s.core.v1.Service(
+        self.service = create(
+            k8s.core.v1.Service,
             f"{name}-service",
             metadata=metadata(ctx, NAME, lbls),
             spec={
@@ -139,7 +145,8 @@ class Grafana(pulumi.ComponentResource):
                 "value": f"{DASHBOARDS_DIR}/mission-overview.json",
             },
         ]
-        self.deployment = k8s.apps.v1.Deployment(
+        self.deployment = create(
+            k8s.apps.v1.Deployment,
             f"{name}-deployment",
             metadata=metadata(ctx, NAME, lbls),
             spec={

@@ -14,6 +14,7 @@ from infra.components.common import (
     Context,
     Manifest,
     container_security_context,
+    create,
     empty_dir,
     http_probe,
     image_version,
@@ -63,7 +64,8 @@ class MissionApp(pulumi.ComponentResource):
         database_url = args.database_url or self._postgres(ctx, args)
 
         lbls = labels(ctx, APP_NAME, "app", image_version(args.image))
-        self.database_secret = k8s.core.v1.Secret(
+        self.database_secret = create(
+            k8s.core.v1.Secret,
             f"{name}-database",
             metadata=metadata(ctx, f"{APP_NAME}-database", lbls),
             type="Opaque",
@@ -71,7 +73,8 @@ class MissionApp(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # No API access: the app never talks to Kubernetes, so no token is mounted.
-        self.service_account = k8s.core.v1.ServiceAccount(
+        self.service_account = create(
+            k8s.core.v1.ServiceAccount,
             f"{name}-sa",
             metadata=metadata(ctx, APP_NAME, lbls),
             automount_service_account_token=False,
@@ -97,7 +100,8 @@ class MissionApp(pulumi.ComponentResource):
                 "value": f"k8s.namespace.name={ctx.namespace},k8s.pod.name=$(POD_NAME)",
             },
         ]
-        self.deployment = k8s.apps.v1.Deployment(
+        self.deployment = create(
+            k8s.apps.v1.Deployment,
             f"{name}-deployment",
             metadata=metadata(ctx, APP_NAME, lbls),
             spec={
@@ -135,7 +139,8 @@ class MissionApp(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.database_secret]),
         )
-        self.service = k8s.core.v1.Service(
+        self.service = create(
+            k8s.core.v1.Service,
             f"{name}-service",
             metadata=metadata(ctx, APP_NAME, lbls),
             spec={
@@ -155,14 +160,16 @@ class MissionApp(pulumi.ComponentResource):
             special=False,  # goes into a URL: keep it URL-safe
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.postgres_secret = k8s.core.v1.Secret(
+        self.postgres_secret = create(
+            k8s.core.v1.Secret,
             "postgres-secret",
             metadata=metadata(ctx, POSTGRES_NAME, lbls),
             type="Opaque",
             string_data={"POSTGRES_PASSWORD": password.result, "POSTGRES_USER": POSTGRES_USER},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.postgres_service = k8s.core.v1.Service(
+        self.postgres_service = create(
+            k8s.core.v1.Service,
             "postgres-service",
             metadata=metadata(ctx, POSTGRES_NAME, lbls),
             spec={
@@ -172,7 +179,8 @@ class MissionApp(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         data_dir = "/var/lib/postgresql/data"
-        self.postgres = k8s.apps.v1.StatefulSet(
+        self.postgres = create(
+            k8s.apps.v1.StatefulSet,
             "postgres-statefulset",
             metadata=metadata(ctx, POSTGRES_NAME, lbls),
             spec={

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components.common import Context, labels, metadata, selector
+from infra.components.common import Context, create, labels, metadata, selector
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,8 @@ class NetworkPolicies(pulumi.ComponentResource):
         super().__init__("observability:stack:NetworkPolicies", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         lbls = labels(ctx, "network-policies", "security")
-        self.default_deny = k8s.networking.v1.NetworkPolicy(
+        self.default_deny = create(
+            k8s.networking.v1.NetworkPolicy,
             f"{name}-default-deny-ingress",
             metadata=metadata(ctx, "default-deny-ingress", lbls),
             spec={"podSelector": {}, "policyTypes": ["Ingress"]},
@@ -103,7 +104,8 @@ class NetworkPolicies(pulumi.ComponentResource):
                     {"podSelector": {"matchLabels": selector(ctx, s)}} for s in flow.sources
                 ]
             self.policies.append(
-                k8s.networking.v1.NetworkPolicy(
+                create(
+                    k8s.networking.v1.NetworkPolicy,
                     f"{name}-{flow.name}",
                     metadata=metadata(ctx, f"allow-{flow.name}", lbls),
                     spec={

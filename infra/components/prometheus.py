@@ -15,6 +15,7 @@ from infra.components.common import (
     Context,
     checksum,
     container_security_context,
+    create,
     empty_dir,
     http_probe,
     image_version,
@@ -87,11 +88,12 @@ class Prometheus(pulumi.ComponentResource):
         lbls = labels(ctx, NAME, "monitoring", image_version(versions.PROMETHEUS_IMAGE))
         config, rules = render(ctx, args)
 
-        self.service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=metadata(ctx, NAME, lbls), opts=child
+        self.service_account = create(
+            k8s.core.v1.ServiceAccount, f"{name}-sa", metadata=metadata(ctx, NAME, lbls), opts=child
         )
         # Discovery only: read pods, services and endpoints of this namespace, nothing else.
-        self.role = k8s.rbac.v1.Role(
+        self.role = create(
+            k8s.rbac.v1.Role,
             f"{name}-role",
             metadata=metadata(ctx, NAME, lbls),
             rules=[
@@ -103,27 +105,31 @@ class Prometheus(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        self.role_binding = k8s.rbac.v1.RoleBinding(
+        self.role_binding = create(
+            k8s.rbac.v1.RoleBinding,
             f"{name}-rolebinding",
             metadata=metadata(ctx, NAME, lbls),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
             subjects=[{"kind": "ServiceAccount", "name": NAME, "namespace": ctx.namespace}],
             opts=child,
         )
-        self.config_map = k8s.core.v1.ConfigMap(
+        self.config_map = create(
+            k8s.core.v1.ConfigMap,
             f"{name}-config",
             metadata=metadata(ctx, f"{NAME}-config", lbls),
             data={"prometheus.yml": config},
             opts=child,
         )
-        self.rules_map = k8s.core.v1.ConfigMap(
+        self.rules_map = create(
+            k8s.core.v1.ConfigMap,
             f"{name}-rules",
             metadata=metadata(ctx, f"{NAME}-rules", lbls),
             data=rules,
             opts=child,
         )
         headless = f"{NAME}-headless"
-        self.headless_service = k8s.core.v1.Service(
+        self.headless_service = create(
+            k8s.core.v1.Service,
             f"{name}-headless",
             metadata=metadata(ctx, headless, lbls),
             spec={
@@ -133,7 +139,8 @@ class Prometheus(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.service = k8s.core.v1.Service(
+        self.service = create(
+            k8s.core.v1.Service,
             f"{name}-service",
             metadata=metadata(ctx, NAME, lbls),
             spec={
@@ -142,7 +149,8 @@ class Prometheus(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.statefulset = k8s.apps.v1.StatefulSet(
+        self.statefulset = create(
+            k8s.apps.v1.StatefulSet,
             f"{name}-statefulset",
             metadata=metadata(ctx, NAME, lbls),
             spec={

@@ -16,6 +16,7 @@ from infra.components.common import (
     Context,
     checksum,
     container_security_context,
+    create,
     empty_dir,
     http_probe,
     image_version,
@@ -116,7 +117,8 @@ class TraceBackend(pulumi.ComponentResource):
         lbls = labels(ctx, b.name, "tracing", image_version(b.image))
         config = render(args)
 
-        self.config_map = k8s.core.v1.ConfigMap(
+        self.config_map = create(
+            k8s.core.v1.ConfigMap,
             f"{name}-config",
             metadata=metadata(ctx, f"{b.name}-config", lbls),
             data={b.config_file: config},
@@ -141,13 +143,15 @@ class TraceBackend(pulumi.ComponentResource):
             container_args = [f"--config=/etc/{b.name}/{b.config_file}"]
         else:
             container_args = [f"-config.file=/etc/{b.name}/{b.config_file}"]
-        self.service = k8s.core.v1.Service(
+        self.service = create(
+            k8s.core.v1.Service,
             f"{name}-service",
             metadata=metadata(ctx, b.name, lbls),
             spec={"selector": selector(ctx, b.name), "ports": service_ports},
             opts=child,
         )
-        self.statefulset = k8s.apps.v1.StatefulSet(
+        self.statefulset = create(
+            k8s.apps.v1.StatefulSet,
             f"{name}-statefulset",
             metadata=metadata(ctx, b.name, lbls),
             spec={
