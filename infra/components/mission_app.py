@@ -118,7 +118,6 @@ class MissionApp(pulumi.ComponentResource):
                                 "name": "app",
                                 "image": args.image,
                                 "imagePullPolicy": "IfNotPresent",
-                                "args": [],
                                 "ports": [
                                     {"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}
                                 ],

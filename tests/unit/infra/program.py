@@ -79,6 +79,7 @@ class ProgramRun:
     resources: list[Recorded]
     outputs: dict[str, Any]
     secret_outputs: set[str] = field(default_factory=set)
+    settings: Settings | None = None
 
     def k8s(self) -> list[Recorded]:
         return [r for r in self.resources if r.type.startswith("kubernetes:") and r.kind]
@@ -107,7 +108,9 @@ def run_program(make_settings: Callable[[], Settings]) -> ProgramRun:
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
-        result = build_stack(make_settings())
+        settings = make_settings()
+        holder["settings"] = settings
+        result = build_stack(settings)
         holder["result"] = result
         outs = {k: pulumi.Output.from_input(v) for k, v in result.outputs.items()}
         holder["outs"] = outs
@@ -120,4 +123,6 @@ def run_program(make_settings: Callable[[], Settings]) -> ProgramRun:
 
     loop = asyncio.get_event_loop()
     secret_names = loop.run_until_complete(secrets())
-    return ProgramRun(holder["result"], mocks.resources, holder["values"], secret_names)
+    return ProgramRun(
+        holder["result"], mocks.resources, holder["values"], secret_names, holder["settings"]
+    )

@@ -4,6 +4,7 @@ and ConfigMaps/Secrets carrying exactly what the renderers (also used by infra/l
 from __future__ import annotations
 
 import json
+import runpy
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import yaml
 from infra import config_files as cf
 from infra import outputs as out
 from infra.settings import Receivers, Settings
-from tests.unit.infra.program import ProgramRun, run_program
+from tests.unit.infra.program import ProgramRun, RecordingMocks, run_program
 from tests.unit.infra.test_config_files import kubernetes_sd_as_static, promtool_has_kubernetes_sd
 
 K8S_VERSION = "1.30.0"
@@ -229,18 +230,18 @@ def test_generated_passwords_are_stable_resources(default_run: ProgramRun) -> No
 
 
 def test_rules_configmap_is_exactly_the_packaged_rules(run: ProgramRun) -> None:
-    settings = run.result
-    rules = run.named("ConfigMap", "prometheus-rules").inputs["data"]
-    grafana_url = run.outputs[out.GRAFANA_URL]
+    settings = run.settings
     assert settings is not None
+    rules = run.named("ConfigMap", "prometheus-rules").inputs["data"]
+    # The same call infra/local makes, with the cluster's parameters (no `for` scaling).
     expected = cf.rule_files(
-        grafana_url=grafana_url,
-        runbook_base_url=""
-        if grafana_url == "http://localhost:3000"
-        else "https://git.example/repo/blob/main",
-        min_for="15s",
+        for_scale=1.0,
+        grafana_url=settings.grafana_url,
+        runbook_base_url=settings.runbook_base_url,
+        min_for=settings.evaluation_interval,
     )
     assert rules == expected
+    assert set(rules) == {p.name for p in cf.source_rule_paths()}
     config = yaml.safe_load(
         run.named("ConfigMap", "prometheus-config").inputs["data"]["prometheus.yml"]
     )
@@ -512,3 +513,19 @@ def test_receivers_unset_are_left_out(default_run: ProgramRun, full_run: Program
     args = sts["template"]["spec"]["containers"][0]["args"]
     assert "--cluster.listen-address=0.0.0.0:9094" in args
     assert sum(a.startswith("--cluster.peer=") for a in args) == 2
+
+
+def test_main_entry_point_builds_the_default_stack(default_run: ProgramRun) -> None:
+    """infra/__main__.py (what `pulumi up` runs) declares exactly the default stack."""
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="observability-stack", stack="test", preview=False)
+    main = Path(__file__).resolve().parents[3] / "infra" / "__main__.py"
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[int]:
+        runpy.run_path(str(main), run_name="__main__")
+        return pulumi.Output.from_input(1)
+
+    program()
+    declared = sorted((r.type, r.name) for r in mocks.resources)
+    assert declared == sorted((r.type, r.name) for r in default_run.resources)
