@@ -146,6 +146,11 @@ def _resources(raw: Mapping[str, Any] | None) -> dict[str, Resources]:
     return merged
 
 
+def _int(cfg: pulumi.Config, key: str, default: int) -> int:
+    value = cfg.get_int(key)
+    return default if value is None else value  # an explicit 0 reaches validation
+
+
 def load_settings(config: pulumi.Config | None = None) -> Settings:
     """Read the stack config once and return typed settings."""
     cfg = config or pulumi.Config()
@@ -162,15 +167,15 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
     return Settings(
         namespace=cfg.get("namespace") or d.namespace,
         app_image=cfg.get("appImage") or d.app_image,
-        app_replicas=cfg.get_int("appReplicas") or d.app_replicas,
+        app_replicas=_int(cfg, "appReplicas", d.app_replicas),
         log_level=cfg.get("logLevel") or d.log_level,
         storage_class=cfg.get("storageClass") or None,
         scrape_interval=cfg.get("scrapeInterval") or d.scrape_interval,
         evaluation_interval=cfg.get("evaluationInterval") or d.evaluation_interval,
         prometheus_retention=cfg.get("prometheusRetention") or d.prometheus_retention,
         prometheus_storage_size=cfg.get("prometheusStorageSize") or d.prometheus_storage_size,
-        prometheus_replicas=cfg.get_int("prometheusReplicas") or d.prometheus_replicas,
-        alertmanager_replicas=cfg.get_int("alertmanagerReplicas") or d.alertmanager_replicas,
+        prometheus_replicas=_int(cfg, "prometheusReplicas", d.prometheus_replicas),
+        alertmanager_replicas=_int(cfg, "alertmanagerReplicas", d.alertmanager_replicas),
         alertmanager_storage_size=cfg.get("alertmanagerStorageSize") or d.alertmanager_storage_size,
         receivers=Receivers(
             webhook_url=cfg.get_secret("alertWebhookUrl"),

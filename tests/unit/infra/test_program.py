@@ -382,6 +382,28 @@ TEMPO_TOP_LEVEL_KEYS = {
 }  # fmt: skip
 
 
+# Keys the pinned versions accept in the sections we write (Tempo 2.6 config reference; Jaeger
+# 2.x jaegerquery/jaegerstorage schemas). Unknown keys make both refuse to start.
+TEMPO_SECTION_KEYS = {
+    "server": {"http_listen_port", "grpc_listen_port", "log_level", "http_listen_address",
+               "grpc_listen_address", "log_format"},
+    "ingester": {"max_block_duration", "max_block_bytes", "complete_block_timeout",
+                 "lifecycler", "trace_idle_period", "flush_check_period"},
+    "compactor": {"compaction", "ring"},
+    "metrics_generator": {"ring", "processor", "registry", "storage", "traces_storage",
+                          "metrics_ingestion_time_range_slack"},
+    "usage_report": {"reporting_enabled"},
+}  # fmt: skip
+JAEGER_QUERY_KEYS = {
+    "storage", "base_path", "bearer_token_propagation", "enable_tracing", "grpc", "http",
+    "max_clock_skew_adjust", "multi_tenancy", "ui",
+}  # fmt: skip
+JAEGER_BADGER_KEYS = {
+    "directories", "ephemeral", "ttl", "maintenance_interval", "metrics_update_interval",
+    "consistency", "read_only", "truncate",
+}  # fmt: skip
+
+
 def test_trace_backend_config(run: ProgramRun) -> None:
     backend = run.outputs[out.TRACING_BACKEND]
     if backend == "tempo":
@@ -391,6 +413,10 @@ def test_trace_backend_config(run: ProgramRun) -> None:
         assert otlp["grpc"]["endpoint"] == "0.0.0.0:4317"
         assert otlp["http"]["endpoint"] == "0.0.0.0:4318"
         assert doc["storage"]["trace"]["local"]["path"].startswith("/var/tempo")
+        for section, keys in TEMPO_SECTION_KEYS.items():
+            assert set(doc[section]) <= keys, section
+        assert set(doc["compactor"]["compaction"]) == {"block_retention"}
+        assert set(doc["storage"]["trace"]) == {"backend", "wal", "local"}
         write = doc["metrics_generator"]["storage"]["remote_write"][0]["url"]
         assert write.endswith(":9090/api/v1/write")
     else:
@@ -398,6 +424,14 @@ def test_trace_backend_config(run: ProgramRun) -> None:
         assert set(doc) == {"service", "extensions", "receivers", "processors", "exporters"}
         store = doc["extensions"]["jaeger_storage"]["backends"]["traces_store"]
         assert store["badger"]["directories"]["keys"].startswith("/badger")
+        assert set(store["badger"]) <= JAEGER_BADGER_KEYS
+        assert set(store["badger"]["directories"]) == {"keys", "values"}
+        query = doc["extensions"]["jaeger_query"]
+        assert set(query) <= JAEGER_QUERY_KEYS
+        # Jaeger 2.x listens on localhost by default: in a pod it must be 0.0.0.0.
+        assert query["http"]["endpoint"] == "0.0.0.0:16686"
+        otlp = doc["receivers"]["otlp"]["protocols"]
+        assert otlp["grpc"]["endpoint"] == "0.0.0.0:4317"
     sts = run.named("StatefulSet", backend).inputs["spec"]
     data = next(
         m for m in sts["template"]["spec"]["containers"][0]["volumeMounts"] if m["name"] == "data"
@@ -529,3 +563,53 @@ def test_main_entry_point_builds_the_default_stack(default_run: ProgramRun) -> N
     program()
     declared = sorted((r.type, r.name) for r in mocks.resources)
     assert declared == sorted((r.type, r.name) for r in default_run.resources)
+
+
+def _strip_for_and_links(text: str) -> Any:
+    doc = yaml.safe_load(text)
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            rule.pop("for", None)
+            for key in ("runbook_url", "dashboard_url"):
+                rule.get("annotations", {}).pop(key, None)
+    return doc
+
+
+def test_cluster_rules_equal_local_rules_but_for_timing_and_links(default_run: ProgramRun) -> None:
+    """The local stack (infra/local) renders rules with a `for` scale and local URLs; apart from
+    exactly those, what the cluster gets is what the local integration tests ran."""
+    cluster = default_run.named("ConfigMap", "prometheus-rules").inputs["data"]
+    local = cf.rule_files(
+        for_scale=0.02,
+        grafana_url="http://127.0.0.1:3000",
+        runbook_base_url="file:///work/main",
+        min_for="1s",
+    )
+    assert set(cluster) == set(local)
+    for name in cluster:
+        assert _strip_for_and_links(cluster[name]) == _strip_for_and_links(local[name]), name
+
+
+def test_cluster_routing_equals_local_routing(default_run: ProgramRun) -> None:
+    """Routes and inhibition are the same in the cluster and in the local tests' Alertmanager."""
+    cluster = yaml.safe_load(
+        default_run.named("Secret", "alertmanager-config").inputs["stringData"]["alertmanager.yml"]
+    )
+    local = yaml.safe_load(
+        cf.alertmanager_config(
+            cf.AlertmanagerConfig(
+                group_wait="1s",
+                group_interval="1s",
+                repeat_interval="10s",
+                receiver_webhook_urls={r: f"http://127.0.0.1:1/{r}" for r in cf.RECEIVERS},
+            )
+        )
+    )
+
+    def shape(doc: dict[str, Any]) -> Any:
+        route = doc["route"]
+        routes = [(r["receiver"], r["matchers"]) for r in route["routes"]]
+        return route["receiver"], route["group_by"], routes, doc["inhibit_rules"]
+
+    assert shape(cluster) == shape(local)
+    assert [r["name"] for r in cluster["receivers"]] == [r["name"] for r in local["receivers"]]
