@@ -13,6 +13,7 @@ from infra import versions
 from infra.components.common import (
     Context,
     Manifest,
+    checksum,
     container_security_context,
     create,
     empty_dir,
@@ -108,7 +109,16 @@ class MissionApp(pulumi.ComponentResource):
                 "replicas": args.replicas,
                 "selector": {"matchLabels": selector(ctx, APP_NAME)},
                 "template": {
-                    "metadata": {"labels": lbls},
+                    "metadata": {
+                        "labels": lbls,
+                        # Roll the pods when DATABASE_URL changes (env from a Secret is read at
+                        # start only). A hash, not the URL; unsecret keeps the Deployment diffable.
+                        "annotations": {
+                            "checksum/database": pulumi.Output.unsecret(
+                                database_url.apply(checksum)
+                            )
+                        },
+                    },
                     "spec": {
                         "serviceAccountName": APP_NAME,
                         "automountServiceAccountToken": False,

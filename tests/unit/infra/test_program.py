@@ -320,6 +320,9 @@ def test_pods_roll_on_config_change(run: ProgramRun) -> None:
     am = run.named("StatefulSet", "alertmanager").inputs["spec"]["template"]["metadata"]
     secret = run.named("Secret", "alertmanager-config").inputs["stringData"]["alertmanager.yml"]
     assert am["annotations"]["checksum/config"] == checksum(secret)
+    app = run.named("Deployment", "mission-app").inputs["spec"]["template"]["metadata"]
+    url = run.named("Secret", "mission-app-database").inputs["stringData"]["DATABASE_URL"]
+    assert app["annotations"]["checksum/database"] == checksum(url)
 
 
 def test_prometheus_flags(run: ProgramRun) -> None:
