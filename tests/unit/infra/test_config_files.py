@@ -12,8 +12,17 @@ import yaml
 
 from infra import config_files as cf
 
-PROMTOOL = shutil.which("promtool")
-AMTOOL = shutil.which("amtool")
+
+def require(binary: str) -> str:
+    """Path of a Debian tool the tests run for real; missing is a failure, not a skip."""
+    path = shutil.which(binary)
+    if path is None:
+        pytest.fail(f"{binary} not on PATH: run `make system-deps`")
+    return path
+
+
+PROMTOOL = "promtool"
+AMTOOL = "amtool"
 
 RULES_SOURCE = """\
 groups:
@@ -160,7 +169,10 @@ def promtool_has_kubernetes_sd(tmp_path: Path) -> bool:
     probe = tmp_path / "probe.yml"
     probe.write_text("scrape_configs:\n- job_name: x\n  kubernetes_sd_configs:\n  - role: pod\n")
     result = subprocess.run(
-        [str(PROMTOOL), "check", "config", str(probe)], capture_output=True, text=True, timeout=60
+        [require(PROMTOOL), "check", "config", str(probe)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     return "kubernetes_sd_configs not found" not in result.stdout + result.stderr
 
@@ -184,7 +196,6 @@ def kubernetes_sd_as_static(text: str) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (make system-deps)")
 @pytest.mark.parametrize("mode", ["local", "kubernetes"])
 def test_promtool_accepts_rendered_config_and_rules(tmp_path: Path, mode: str) -> None:
     files = {"sample.rules.yml": cf.render_rule_file(RULES_SOURCE, 0.02, "http://g", "http://r")}
@@ -197,7 +208,10 @@ def test_promtool_accepts_rendered_config_and_rules(tmp_path: Path, mode: str) -
         text = kubernetes_sd_as_static(text)
     config.write_text(text)
     result = subprocess.run(
-        [str(PROMTOOL), "check", "config", str(config)], capture_output=True, text=True, timeout=60
+        [require(PROMTOOL), "check", "config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(paths)} rule files found" in result.stdout + result.stderr
@@ -252,10 +266,11 @@ def test_prometheus_args_flags() -> None:
     assert "--storage.tsdb.retention.time=7d" in args
 
 
-@pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus not installed")
 def test_prometheus_binary_accepts_args(tmp_path: Path) -> None:
     # The flags must exist in the Debian binary the local stack runs: --help lists them all.
-    help_run = subprocess.run(["prometheus", "--help"], capture_output=True, text=True, timeout=30)
+    help_run = subprocess.run(
+        [require("prometheus"), "--help"], capture_output=True, text=True, timeout=30
+    )
     help_text = help_run.stdout + help_run.stderr
     for arg in cf.prometheus_args("p.yml", "data", retention_size="1GB", external_url="http://x"):
         assert arg.split("=")[0] in help_text, arg
@@ -278,7 +293,6 @@ LOCAL_RECEIVERS = cf.AlertmanagerConfig(
 )
 
 
-@pytest.mark.skipif(AMTOOL is None, reason="amtool not installed (make system-deps)")
 @pytest.mark.parametrize(
     "params",
     [cf.AlertmanagerConfig(), ALL_RECEIVERS, LOCAL_RECEIVERS],
@@ -288,13 +302,12 @@ def test_amtool_accepts_rendered_config(tmp_path: Path, params: cf.AlertmanagerC
     path = tmp_path / "alertmanager.yml"
     path.write_text(cf.alertmanager_config(params))
     result = subprocess.run(
-        [str(AMTOOL), "check-config", str(path)], capture_output=True, text=True, timeout=60
+        [require(AMTOOL), "check-config", str(path)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
 
-@pytest.mark.skipif(AMTOOL is None, reason="amtool not installed (make system-deps)")
 @pytest.mark.parametrize(
     ("labels", "receiver"),
     [
@@ -308,7 +321,7 @@ def test_amtool_routes_by_severity(tmp_path: Path, labels: str, receiver: str) -
     path = tmp_path / "alertmanager.yml"
     path.write_text(cf.alertmanager_config(ALL_RECEIVERS))
     result = subprocess.run(
-        [str(AMTOOL), "config", "routes", "test", f"--config.file={path}", *labels.split()],
+        [require(AMTOOL), "config", "routes", "test", f"--config.file={path}", *labels.split()],
         capture_output=True,
         text=True,
         timeout=60,
@@ -383,7 +396,8 @@ def test_grafana_dollar_escaped() -> None:
 
 
 def test_datasource_uids_match_dashboards() -> None:
-    uids = pytest.importorskip("dashboards.uids")
+    from dashboards import uids
+
     assert uids.PROMETHEUS_DS_UID == cf.PROMETHEUS_DS_UID
     assert uids.TRACES_DS_UID == cf.TRACES_DS_UID
     assert uids.ALERTMANAGER_DS_UID == cf.ALERTMANAGER_DS_UID

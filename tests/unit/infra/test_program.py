@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import runpy
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,11 @@ from infra import config_files as cf
 from infra import outputs as out
 from infra.settings import Receivers, Settings
 from tests.unit.infra.program import ProgramRun, RecordingMocks, run_program
-from tests.unit.infra.test_config_files import kubernetes_sd_as_static, promtool_has_kubernetes_sd
+from tests.unit.infra.test_config_files import (
+    kubernetes_sd_as_static,
+    promtool_has_kubernetes_sd,
+    require,
+)
 
 K8S_VERSION = "1.30.0"
 
@@ -258,7 +261,6 @@ def test_dashboards_configmap_is_the_build(run: ProgramRun) -> None:
     }
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 def test_promtool_checks_configmap_config_and_rules(run: ProgramRun, tmp_path: Path) -> None:
     rules = run.named("ConfigMap", "prometheus-rules").inputs["data"]
     for name, text in rules.items():
@@ -269,7 +271,7 @@ def test_promtool_checks_configmap_config_and_rules(run: ProgramRun, tmp_path: P
         text = kubernetes_sd_as_static(text)
     (tmp_path / "prometheus.yml").write_text(text)
     result = subprocess.run(
-        ["promtool", "check", "config", str(tmp_path / "prometheus.yml")],
+        [require("promtool"), "check", "config", str(tmp_path / "prometheus.yml")],
         capture_output=True,
         text=True,
         timeout=60,
@@ -278,12 +280,11 @@ def test_promtool_checks_configmap_config_and_rules(run: ProgramRun, tmp_path: P
     assert f"SUCCESS: {len(rules)} rule files found" in result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool not installed")
 def test_amtool_checks_secret_config(run: ProgramRun, tmp_path: Path) -> None:
     text = run.named("Secret", "alertmanager-config").inputs["stringData"]["alertmanager.yml"]
     (tmp_path / "alertmanager.yml").write_text(text)
     result = subprocess.run(
-        ["amtool", "check-config", str(tmp_path / "alertmanager.yml")],
+        [require("amtool"), "check-config", str(tmp_path / "alertmanager.yml")],
         capture_output=True,
         text=True,
         timeout=60,
