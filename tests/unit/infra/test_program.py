@@ -138,6 +138,10 @@ def test_every_container_is_restricted(run: ProgramRun) -> None:
         assert psc["seccompProfile"] == {"type": "RuntimeDefault"}, name
         assert not pod.get("hostNetwork") and not pod.get("hostPID"), name
         volumes = {v["name"] for v in pod.get("volumes", [])}
+        # Pod Security "restricted" allows only these volume types (no hostPath).
+        for volume in pod.get("volumes", []):
+            kinds = set(volume) - {"name"}
+            assert kinds <= {"configMap", "secret", "emptyDir", "persistentVolumeClaim"}, name
         for container in pod["containers"] + pod.get("initContainers", []):
             sc = container["securityContext"]
             assert sc["allowPrivilegeEscalation"] is False, name
