@@ -87,6 +87,7 @@ class Settings:
     storage_class: str | None = None
     scrape_interval: str = "15s"
     evaluation_interval: str = "15s"
+    # A laptop default; the 30-day SLO window needs >= 31d (Pulumi.prod.yaml sets it).
     prometheus_retention: str = "15d"
     prometheus_storage_size: str = "5Gi"
     prometheus_replicas: int = 1
