@@ -15,8 +15,8 @@ TEMPO_IMAGE: Final = "docker.io/grafana/tempo:2.6.1"
 JAEGER_IMAGE: Final = "docker.io/jaegertracing/jaeger:2.5.0"
 POSTGRES_IMAGE: Final = "docker.io/library/postgres:16.4-alpine"
 
-# The app image is built from app/Dockerfile by the user (see infra/DEPLOY.md); this is the
-# default tag `docker build -t` produces in those instructions.
+# The app image is built from app/Dockerfile by the user (README.md, "Deploy to a cluster");
+# this is the tag `docker build -t` gives it in those instructions.
 DEFAULT_APP_IMAGE: Final = "mission-app:dev"
 
 # Numeric users the images run as (runAsNonRoot needs numbers: several images name their user).
