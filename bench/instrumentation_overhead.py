@@ -77,6 +77,7 @@ def start(variant: Variant, workdir: Path, sink_port: int) -> None:
         "OTEL_TRACES_EXPORTER": "otlp",
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
+        "OTEL_TRACES_SAMPLER": "parentbased_always_on",
         "RUN_SWEEP_INTERVAL_SECONDS": "30",
         **variant.env,
     }
@@ -132,7 +133,15 @@ async def drive(variant: Variant, concurrency: int, seconds: float, sink: list[f
     async with httpx.AsyncClient(base_url=variant.base_url, limits=limits, timeout=30) as client:
         until = time.perf_counter() + seconds
         counts = await asyncio.gather(
-            *(user_loop(client, f"{variant.name.replace('+', '-')}-u{i}", until, sink) for i in range(concurrency))
+            *(
+                user_loop(
+                    client,
+                    f"bench-{variant.name.replace('+', '-').replace('%', 'pct')}-u{i}",
+                    until,
+                    sink,
+                )
+                for i in range(concurrency)
+            )
         )
     return sum(counts)
 
@@ -152,11 +161,40 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(rounds: int, round_seconds: float, concurrency: int, asgi_spans: bool) -> list[Variant]:
+def run(
+    rounds: int,
+    round_seconds: float,
+    concurrency: int,
+    asgi_spans: bool,
+    sampled: bool,
+    breakdown: bool = False,
+    extra: tuple[str, ...] = (),
+) -> list[Variant]:
     variants = [
         Variant("off", {"OBSERVABILITY_ENABLED": "false"}),
         Variant("on", {"OBSERVABILITY_ENABLED": "true"}),
     ]
+    if sampled:
+        variants.append(
+            Variant(
+                "on-10%-sampled",
+                {
+                    "OBSERVABILITY_ENABLED": "true",
+                    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+                },
+            )
+        )
+    if breakdown:
+        variants.append(
+            Variant(
+                "on-no-export", {"OBSERVABILITY_ENABLED": "true", "OTEL_TRACES_EXPORTER": "none"}
+            )
+        )
+    for spec in extra:
+        name, _, assignments = spec.partition(":")
+        env = dict(a.split("=", 1) for a in assignments.split(",") if a)
+        variants.append(Variant(name, {"OBSERVABILITY_ENABLED": "true", **env}))
     if asgi_spans:
         variants.append(
             Variant(
@@ -254,8 +292,33 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also run a variant with the per-message receive/send spans the app excludes",
     )
+    p.add_argument(
+        "--no-sampled",
+        action="store_true",
+        help="skip the variant with OTEL_TRACES_SAMPLER=parentbased_traceidratio at 10%%",
+    )
+    p.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also run the instrumented app without span export (OTEL_TRACES_EXPORTER=none)",
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:VAR=VALUE,...",
+        help="an extra instrumented variant with these env vars (repeatable)",
+    )
     args = p.parse_args(argv)
-    variants = run(args.rounds, args.round_seconds, args.concurrency, args.asgi_message_spans)
+    variants = run(
+        args.rounds,
+        args.round_seconds,
+        args.concurrency,
+        args.asgi_message_spans,
+        not args.no_sampled,
+        args.breakdown,
+        tuple(args.variant),
+    )
     print(report(variants, args.concurrency))
     return 0
 

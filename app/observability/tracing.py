@@ -69,11 +69,11 @@ def make_tracer_provider(settings: AppSettings) -> TracerProvider:
     elif settings.otel_traces_exporter == "console":
         exporter = ConsoleSpanExporter()
     if exporter is not None:
+        # Queue size, batch size and schedule delay come from the standard OTEL_BSP_* variables
+        # (SDK defaults otherwise); the export timeout is ours so a dead collector stays cheap.
         provider.add_span_processor(
             BatchSpanProcessor(
                 exporter,
-                max_queue_size=4096,
-                schedule_delay_millis=1000,
                 export_timeout_millis=int(settings.otel_exporter_otlp_timeout * 1000),
             )
         )
