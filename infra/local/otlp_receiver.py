@@ -1,5 +1,6 @@
 """An OTLP trace receiver that decodes the real OTLP protobuf (the stand-in for Tempo).
 
+Serves GET /metrics so that Prometheus scrapes it as the "traces" job, like Tempo.
 Accepts ExportTraceServiceRequest over HTTP (POST /v1/traces, protobuf, optionally gzip) and over
 gRPC (opentelemetry.proto.collector.trace.v1.TraceService/Export). Spans are kept in memory with
 their hex trace id, span id, name, service name and attributes. The receiver can be stopped and
@@ -92,6 +93,19 @@ class OtlpReceiver:
         with self._lock:
             return list(self._spans)
 
+    def metrics_text(self) -> str:
+        """Prometheus exposition of what was received (so the stand-in can be scraped)."""
+        with self._lock:
+            requests, spans = self.requests, len(self._spans)
+        return (
+            "# HELP otlp_receiver_requests_total OTLP export requests received.\n"
+            "# TYPE otlp_receiver_requests_total counter\n"
+            f"otlp_receiver_requests_total {requests}\n"
+            "# HELP otlp_receiver_spans_total Spans received.\n"
+            "# TYPE otlp_receiver_spans_total counter\n"
+            f"otlp_receiver_spans_total {spans}\n"
+        )
+
     def trace_ids(self) -> set[str]:
         return {s.trace_id for s in self.spans()}
 
@@ -137,6 +151,10 @@ class OtlpReceiver:
                 self._answer(200, reply)
 
             def do_GET(self) -> None:
+                if self.path.split("?")[0] == "/metrics":
+                    # Scraped as job "traces" locally: the stand-in trace backend's target.
+                    self._answer(200, receiver.metrics_text().encode(), "text/plain; version=0.0.4")
+                    return
                 self._answer(200, b"ok", "text/plain")
 
             def _answer(

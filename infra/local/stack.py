@@ -192,6 +192,9 @@ class LocalStack:
         }
         if self.tempo_binary:
             static["traces"] = [f"127.0.0.1:{self.tempo_port}"]
+        elif self.otlp is not None:
+            # The OTLP receiver stands in for the trace backend, /metrics included.
+            static["traces"] = [f"127.0.0.1:{self.otlp.http_port}"]
         if self.grafana_binary:
             static["grafana"] = [f"127.0.0.1:{self.grafana_port}"]
         return cf.PrometheusConfig(

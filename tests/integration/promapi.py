@@ -20,16 +20,19 @@ class PrometheusAPI:
             raise AssertionError(f"{path} {params}: {body}")
         return body["data"]
 
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        return list(self._get("/api/v1/query", query=expr)["result"])
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"query": expr}
+        if at is not None:
+            params["time"] = at
+        return list(self._get("/api/v1/query", **params)["result"])
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
         return list(
             self._get("/api/v1/query_range", query=expr, start=start, end=end, step=step)["result"]
         )
 
-    def value(self, expr: str) -> float | None:
-        result = self.query(expr)
+    def value(self, expr: str, at: float | None = None) -> float | None:
+        result = self.query(expr, at)
         return float(result[0]["value"][1]) if result else None
 
     def targets(self) -> list[dict[str, Any]]:
