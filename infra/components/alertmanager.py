@@ -15,14 +15,18 @@ from infra.components.common import (
     checksum,
     container_security_context,
     create,
+    create_service,
+    create_stateful_set,
     empty_dir,
     http_probe,
+    http_service_port,
     image_version,
     labels,
     metadata,
     pod_security_context,
-    pvc_template,
-    selector,
+    pod_template,
+    read_only_mount,
+    tmp_mount,
 )
 from infra.settings import Receivers, Resources
 
@@ -97,32 +101,24 @@ class Alertmanager(pulumi.ComponentResource):
             string_data={"alertmanager.yml": config},
             opts=child,
         )
-        self.headless_service = create(
-            k8s.core.v1.Service,
+        self.headless_service = create_service(
             f"{name}-headless",
-            metadata=metadata(ctx, HEADLESS, lbls),
-            spec={
-                "clusterIP": "None",
-                # Peers must find each other before they are Ready (gossip forms the cluster).
-                "publishNotReadyAddresses": True,
-                "selector": selector(ctx, NAME),
-                "ports": [
-                    {"name": "http", "port": PORT, "targetPort": "http"},
-                    {"name": "cluster-tcp", "port": CLUSTER_PORT, "protocol": "TCP"},
-                    {"name": "cluster-udp", "port": CLUSTER_PORT, "protocol": "UDP"},
-                ],
-            },
-            opts=child,
+            ctx,
+            HEADLESS,
+            lbls,
+            [
+                http_service_port(PORT),
+                {"name": "cluster-tcp", "port": CLUSTER_PORT, "protocol": "TCP"},
+                {"name": "cluster-udp", "port": CLUSTER_PORT, "protocol": "UDP"},
+            ],
+            child,
+            selects=NAME,
+            headless=True,
+            # Peers must find each other before they are Ready (gossip forms the cluster).
+            publishNotReadyAddresses=True,
         )
-        self.service = create(
-            k8s.core.v1.Service,
-            f"{name}-service",
-            metadata=metadata(ctx, NAME, lbls),
-            spec={
-                "selector": selector(ctx, NAME),
-                "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
-            },
-            opts=child,
+        self.service = create_service(
+            f"{name}-service", ctx, NAME, lbls, [http_service_port(PORT)], child
         )
         clustered = args.replicas > 1
         am_args = cf.alertmanager_args(
@@ -138,54 +134,46 @@ class Alertmanager(pulumi.ComponentResource):
                 {"name": "cluster-tcp", "containerPort": CLUSTER_PORT, "protocol": "TCP"},
                 {"name": "cluster-udp", "containerPort": CLUSTER_PORT, "protocol": "UDP"},
             ]
-        self.statefulset = create(
-            k8s.apps.v1.StatefulSet,
+        pod_spec = {
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security_context(
+                versions.ALERTMANAGER_UID, fs_group=versions.ALERTMANAGER_UID
+            ),
+            "containers": [
+                {
+                    "name": "alertmanager",
+                    "image": versions.ALERTMANAGER_IMAGE,
+                    "args": am_args,
+                    "ports": ports,
+                    "resources": args.resources.to_k8s(),
+                    "securityContext": container_security_context(),
+                    "readinessProbe": http_probe("/-/ready", "http", period=5),
+                    "livenessProbe": http_probe("/-/healthy", "http", delay=10),
+                    "volumeMounts": [
+                        read_only_mount("config", CONFIG_DIR),
+                        {"name": "data", "mountPath": DATA_DIR},
+                        tmp_mount(),
+                    ],
+                }
+            ],
+            "volumes": [
+                {"name": "config", "secret": {"secretName": f"{NAME}-config"}},
+                empty_dir("tmp"),
+            ],
+        }
+        # A sha256 of the config only rolls the pods; unsecret keeps the StatefulSet diffable
+        # (the receiver URLs/keys are high-entropy).
+        annotations = {"checksum/config": pulumi.Output.unsecret(config.apply(checksum))}
+        self.statefulset = create_stateful_set(
             f"{name}-statefulset",
-            metadata=metadata(ctx, NAME, lbls),
-            spec={
-                "serviceName": HEADLESS,
-                "replicas": args.replicas,
-                "podManagementPolicy": "Parallel",
-                "selector": {"matchLabels": selector(ctx, NAME)},
-                "template": {
-                    "metadata": {
-                        "labels": lbls,
-                        # A sha256 of the config only rolls the pods; unsecret keeps the
-                        # StatefulSet diffable (the receiver URLs/keys are high-entropy).
-                        "annotations": {
-                            "checksum/config": pulumi.Output.unsecret(config.apply(checksum))
-                        },
-                    },
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(
-                            versions.ALERTMANAGER_UID, fs_group=versions.ALERTMANAGER_UID
-                        ),
-                        "containers": [
-                            {
-                                "name": "alertmanager",
-                                "image": versions.ALERTMANAGER_IMAGE,
-                                "args": am_args,
-                                "ports": ports,
-                                "resources": args.resources.to_k8s(),
-                                "securityContext": container_security_context(),
-                                "readinessProbe": http_probe("/-/ready", "http", period=5),
-                                "livenessProbe": http_probe("/-/healthy", "http", delay=10),
-                                "volumeMounts": [
-                                    {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-                                    {"name": "data", "mountPath": DATA_DIR},
-                                    {"name": "tmp", "mountPath": "/tmp"},
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "config", "secret": {"secretName": f"{NAME}-config"}},
-                            empty_dir("tmp"),
-                        ],
-                    },
-                },
-                "volumeClaimTemplates": [pvc_template(ctx, "data", args.storage_size, lbls)],
-            },
+            ctx,
+            NAME,
+            lbls,
+            service_name=HEADLESS,
+            replicas=args.replicas,
+            podManagementPolicy="Parallel",
+            template=pod_template(lbls, pod_spec, annotations),
+            storage_size=args.storage_size,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.secret]),
         )
         self.register_outputs({"service": NAME})

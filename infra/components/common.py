@@ -1,4 +1,5 @@
-"""Shared building blocks for the components: labels, security contexts, volumes, checksums.
+"""Shared building blocks for the components: labels, security contexts, volumes, checksums,
+and the object shapes every component declares the same way (Service, ConfigMap, StatefulSet).
 
 Manifests are written as camelCase dicts, spelled exactly as the Kubernetes API does (pulumi
 passes them through unchanged); the unit tests validate every object against the Kubernetes
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 PART_OF = "observability-stack"
 
@@ -102,6 +104,29 @@ def empty_dir(name: str, size_limit: str = "64Mi") -> Manifest:
     return {"name": name, "emptyDir": {"sizeLimit": size_limit}}
 
 
+def tmp_mount() -> Manifest:
+    """/tmp on the "tmp" emptyDir: every root filesystem here is read-only."""
+    return {"name": "tmp", "mountPath": "/tmp"}
+
+
+def read_only_mount(volume: str, path: str) -> Manifest:
+    return {"name": volume, "mountPath": path, "readOnly": True}
+
+
+def config_map_volume(volume: str, config_map: str) -> Manifest:
+    return {"name": volume, "configMap": {"name": config_map}}
+
+
+def secret_key_env(var: str, secret: str, key: str) -> Manifest:
+    """An env var read from one key of a Secret (the value never appears in the pod spec)."""
+    return {"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def http_service_port(port: int) -> Manifest:
+    """The "http" Service port, forwarded to the container port of the same name."""
+    return {"name": "http", "port": port, "targetPort": "http"}
+
+
 def pvc_template(ctx: Context, name: str, size: str, lbls: Mapping[str, str]) -> Manifest:
     """A volumeClaimTemplate (StatefulSets) or PVC spec body."""
     spec: dict[str, Any] = {
@@ -111,6 +136,92 @@ def pvc_template(ctx: Context, name: str, size: str, lbls: Mapping[str, str]) ->
     if ctx.storage_class:
         spec["storageClassName"] = ctx.storage_class
     return {"metadata": {"name": name, "labels": dict(lbls)}, "spec": spec}
+
+
+def pod_template(
+    lbls: Mapping[str, str], spec: Manifest, annotations: Mapping[str, Any] | None = None
+) -> Manifest:
+    """A workload's pod template; annotations (config checksums) only when there are some."""
+    template_metadata: dict[str, Any] = {"labels": lbls}
+    if annotations is not None:
+        template_metadata["annotations"] = dict(annotations)
+    return {"metadata": template_metadata, "spec": spec}
+
+
+def create_service(
+    resource_name: str,
+    ctx: Context,
+    name: str,
+    lbls: Mapping[str, str],
+    ports: list[Manifest],
+    opts: pulumi.ResourceOptions,
+    *,
+    selects: str | None = None,
+    headless: bool = False,
+    **spec: Any,
+) -> k8s.core.v1.Service:
+    """A Service selecting the pods of `selects` (default: `name`).
+
+    `headless` gives it no cluster IP (StatefulSet pod DNS names); `spec` holds extra fields
+    spelled as the API spells them (publishNotReadyAddresses=True).
+    """
+    body: dict[str, Any] = {"clusterIP": "None"} if headless else {}
+    body.update(spec)
+    body["selector"] = selector(ctx, selects or name)
+    body["ports"] = ports
+    return create(
+        k8s.core.v1.Service, resource_name, metadata=metadata(ctx, name, lbls), spec=body, opts=opts
+    )
+
+
+def create_config_map(
+    resource_name: str,
+    ctx: Context,
+    name: str,
+    lbls: Mapping[str, str],
+    data: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.ConfigMap:
+    return create(
+        k8s.core.v1.ConfigMap,
+        resource_name,
+        metadata=metadata(ctx, name, lbls),
+        data=data,
+        opts=opts,
+    )
+
+
+def create_stateful_set(
+    resource_name: str,
+    ctx: Context,
+    name: str,
+    lbls: Mapping[str, str],
+    *,
+    service_name: str,
+    replicas: int,
+    template: Manifest,
+    storage_size: str,
+    opts: pulumi.ResourceOptions,
+    **spec: Any,
+) -> k8s.apps.v1.StatefulSet:
+    """A StatefulSet named and selecting `name`, with one "data" PVC per pod.
+
+    `spec` holds extra fields spelled as the API spells them (podManagementPolicy="Parallel").
+    """
+    return create(
+        k8s.apps.v1.StatefulSet,
+        resource_name,
+        metadata=metadata(ctx, name, lbls),
+        spec={
+            "serviceName": service_name,
+            "replicas": replicas,
+            **spec,
+            "selector": {"matchLabels": selector(ctx, name)},
+            "template": template,
+            "volumeClaimTemplates": [pvc_template(ctx, "data", storage_size, lbls)],
+        },
+        opts=opts,
+    )
 
 
 def checksum(*parts: str | Mapping[str, str]) -> str:

@@ -15,15 +15,23 @@ from infra import versions
 from infra.components.common import (
     Context,
     checksum,
+    config_map_volume,
     container_security_context,
     create,
+    create_config_map,
+    create_service,
     empty_dir,
     http_probe,
+    http_service_port,
     image_version,
     labels,
     metadata,
     pod_security_context,
+    pod_template,
+    read_only_mount,
+    secret_key_env,
     selector,
+    tmp_mount,
 )
 from infra.settings import Resources
 
@@ -89,47 +97,32 @@ class Grafana(pulumi.ComponentResource):
             string_data={"admin-user": args.admin_user, "admin-password": self.admin_password},
             opts=child,
         )
-        self.datasources_map = create(
-            k8s.core.v1.ConfigMap,
+        self.datasources_map = create_config_map(
             f"{name}-datasources",
-            metadata=metadata(ctx, f"{NAME}-datasources", lbls),
-            data={"datasources.yaml": datasources},
-            opts=child,
+            ctx,
+            f"{NAME}-datasources",
+            lbls,
+            {"datasources.yaml": datasources},
+            child,
         )
-        self.provider_map = create(
-            k8s.core.v1.ConfigMap,
+        self.provider_map = create_config_map(
             f"{name}-dashboard-provider",
-            metadata=metadata(ctx, f"{NAME}-dashboard-provider", lbls),
-            data={"provider.yaml": provider},
-            opts=child,
+            ctx,
+            f"{NAME}-dashboard-provider",
+            lbls,
+            {"provider.yaml": provider},
+            child,
         )
-        self.dashboards_map = create(
-            k8s.core.v1.ConfigMap,
-            f"{name}-dashboards",
-            metadata=metadata(ctx, f"{NAME}-dashboards", lbls),
-            data=dashboards,
-            opts=child,
+        self.dashboards_map = create_config_map(
+            f"{name}-dashboards", ctx, f"{NAME}-dashboards", lbls, dashboards, child
         )
-        self.service = create(
-            k8s.core.v1.Service,
-            f"{name}-service",
-            metadata=metadata(ctx, NAME, lbls),
-            spec={
-                "selector": selector(ctx, NAME),
-                "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
-            },
-            opts=child,
+        self.service = create_service(
+            f"{name}-service", ctx, NAME, lbls, [http_service_port(PORT)], child
         )
-
-        def secret_env(var: str, key: str) -> dict[str, object]:
-            return {
-                "name": var,
-                "valueFrom": {"secretKeyRef": {"name": f"{NAME}-admin", "key": key}},
-            }
 
         env = [
-            secret_env("GF_SECURITY_ADMIN_USER", "admin-user"),
-            secret_env("GF_SECURITY_ADMIN_PASSWORD", "admin-password"),
+            secret_key_env("GF_SECURITY_ADMIN_USER", f"{NAME}-admin", "admin-user"),
+            secret_key_env("GF_SECURITY_ADMIN_PASSWORD", f"{NAME}-admin", "admin-password"),
             {"name": "GF_AUTH_ANONYMOUS_ENABLED", "value": "false"},
             {"name": "GF_AUTH_DISABLE_LOGIN_FORM", "value": "false"},
             {"name": "GF_USERS_ALLOW_SIGN_UP", "value": "false"},
@@ -154,15 +147,9 @@ class Grafana(pulumi.ComponentResource):
                 "selector": {"matchLabels": selector(ctx, NAME)},
                 # SQLite on an emptyDir: one replica, replaced rather than run side by side.
                 "strategy": {"type": "Recreate"},
-                "template": {
-                    "metadata": {
-                        "labels": lbls,
-                        "annotations": {
-                            "checksum/provisioning": checksum(datasources, provider),
-                            "checksum/dashboards": checksum(dashboards),
-                        },
-                    },
-                    "spec": {
+                "template": pod_template(
+                    lbls,
+                    {
                         "automountServiceAccountToken": False,
                         "securityContext": pod_security_context(
                             versions.GRAFANA_UID, fs_group=versions.GRAFANA_UID
@@ -178,38 +165,31 @@ class Grafana(pulumi.ComponentResource):
                                 "readinessProbe": http_probe("/api/health", "http", period=5),
                                 "livenessProbe": http_probe("/api/health", "http", delay=30),
                                 "volumeMounts": [
-                                    {
-                                        "name": "datasources",
-                                        "mountPath": f"{PROVISIONING_DIR}/datasources",
-                                        "readOnly": True,
-                                    },
-                                    {
-                                        "name": "dashboard-provider",
-                                        "mountPath": f"{PROVISIONING_DIR}/dashboards",
-                                        "readOnly": True,
-                                    },
-                                    {
-                                        "name": "dashboards",
-                                        "mountPath": DASHBOARDS_DIR,
-                                        "readOnly": True,
-                                    },
+                                    read_only_mount(
+                                        "datasources", f"{PROVISIONING_DIR}/datasources"
+                                    ),
+                                    read_only_mount(
+                                        "dashboard-provider", f"{PROVISIONING_DIR}/dashboards"
+                                    ),
+                                    read_only_mount("dashboards", DASHBOARDS_DIR),
                                     {"name": "data", "mountPath": DATA_DIR},
-                                    {"name": "tmp", "mountPath": "/tmp"},
+                                    tmp_mount(),
                                 ],
                             }
                         ],
                         "volumes": [
-                            {"name": "datasources", "configMap": {"name": f"{NAME}-datasources"}},
-                            {
-                                "name": "dashboard-provider",
-                                "configMap": {"name": f"{NAME}-dashboard-provider"},
-                            },
-                            {"name": "dashboards", "configMap": {"name": f"{NAME}-dashboards"}},
+                            config_map_volume("datasources", f"{NAME}-datasources"),
+                            config_map_volume("dashboard-provider", f"{NAME}-dashboard-provider"),
+                            config_map_volume("dashboards", f"{NAME}-dashboards"),
                             empty_dir("data", "1Gi"),
                             empty_dir("tmp"),
                         ],
                     },
-                },
+                    annotations={
+                        "checksum/provisioning": checksum(datasources, provider),
+                        "checksum/dashboards": checksum(dashboards),
+                    },
+                ),
             },
             opts=pulumi.ResourceOptions(
                 parent=self,

@@ -16,14 +16,19 @@ from infra.components.common import (
     checksum,
     container_security_context,
     create,
+    create_service,
+    create_stateful_set,
     empty_dir,
     http_probe,
+    http_service_port,
     image_version,
     labels,
     metadata,
     pod_security_context,
-    pvc_template,
+    pod_template,
+    secret_key_env,
     selector,
+    tmp_mount,
 )
 from infra.settings import Resources
 
@@ -85,12 +90,7 @@ class MissionApp(pulumi.ComponentResource):
             {"name": "HOST", "value": "0.0.0.0"},
             {"name": "PORT", "value": str(APP_PORT)},
             {"name": "LOG_LEVEL", "value": args.log_level},
-            {
-                "name": "DATABASE_URL",
-                "valueFrom": {
-                    "secretKeyRef": {"name": f"{APP_NAME}-database", "key": "DATABASE_URL"}
-                },
-            },
+            secret_key_env("DATABASE_URL", f"{APP_NAME}-database", "DATABASE_URL"),
             {"name": "OTEL_SERVICE_NAME", "value": APP_NAME},
             {"name": "OTEL_TRACES_EXPORTER", "value": "otlp"},
             {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": "grpc"},
@@ -139,7 +139,7 @@ class MissionApp(pulumi.ComponentResource):
                                 "startupProbe": http_probe(
                                     "/api/health/live", "http", period=2, failures=30
                                 ),
-                                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                                "volumeMounts": [tmp_mount()],
                             }
                         ],
                         "volumes": [empty_dir("tmp")],
@@ -148,15 +148,13 @@ class MissionApp(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.database_secret]),
         )
-        self.service = create(
-            k8s.core.v1.Service,
+        self.service = create_service(
             f"{name}-service",
-            metadata=metadata(ctx, APP_NAME, lbls),
-            spec={
-                "selector": selector(ctx, APP_NAME),
-                "ports": [{"name": "http", "port": APP_PORT, "targetPort": "http"}],
-            },
-            opts=pulumi.ResourceOptions(parent=self),
+            ctx,
+            APP_NAME,
+            lbls,
+            [http_service_port(APP_PORT)],
+            pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"service": APP_NAME})
 
@@ -177,97 +175,65 @@ class MissionApp(pulumi.ComponentResource):
             string_data={"POSTGRES_PASSWORD": password.result, "POSTGRES_USER": POSTGRES_USER},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.postgres_service = create(
-            k8s.core.v1.Service,
+        self.postgres_service = create_service(
             "postgres-service",
-            metadata=metadata(ctx, POSTGRES_NAME, lbls),
-            spec={
-                "selector": selector(ctx, POSTGRES_NAME),
-                "ports": [{"name": "postgres", "port": POSTGRES_PORT, "targetPort": "postgres"}],
-            },
-            opts=pulumi.ResourceOptions(parent=self),
+            ctx,
+            POSTGRES_NAME,
+            lbls,
+            [{"name": "postgres", "port": POSTGRES_PORT, "targetPort": "postgres"}],
+            pulumi.ResourceOptions(parent=self),
         )
         data_dir = "/var/lib/postgresql/data"
-        self.postgres = create(
-            k8s.apps.v1.StatefulSet,
-            "postgres-statefulset",
-            metadata=metadata(ctx, POSTGRES_NAME, lbls),
-            spec={
-                "serviceName": POSTGRES_NAME,
-                "replicas": 1,
-                "selector": {"matchLabels": selector(ctx, POSTGRES_NAME)},
-                "template": {
-                    "metadata": {"labels": lbls},
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(
-                            versions.POSTGRES_UID, fs_group=versions.POSTGRES_UID
-                        ),
-                        "containers": [
-                            {
-                                "name": "postgres",
-                                "image": versions.POSTGRES_IMAGE,
-                                "ports": [{"name": "postgres", "containerPort": POSTGRES_PORT}],
-                                "env": [
-                                    {"name": "POSTGRES_DB", "value": POSTGRES_DB},
-                                    {
-                                        "name": "POSTGRES_USER",
-                                        "valueFrom": {
-                                            "secretKeyRef": {
-                                                "name": POSTGRES_NAME,
-                                                "key": "POSTGRES_USER",
-                                            }
-                                        },
-                                    },
-                                    {
-                                        "name": "POSTGRES_PASSWORD",
-                                        "valueFrom": {
-                                            "secretKeyRef": {
-                                                "name": POSTGRES_NAME,
-                                                "key": "POSTGRES_PASSWORD",
-                                            }
-                                        },
-                                    },
-                                    # A subdirectory: the PVC root holds lost+found on some
-                                    # storage classes, and initdb wants an empty directory.
-                                    {"name": "PGDATA", "value": f"{data_dir}/pgdata"},
-                                ],
-                                "resources": args.postgres_resources.to_k8s(),
-                                "securityContext": container_security_context(),
-                                "readinessProbe": {
-                                    "exec": {
-                                        "command": [
-                                            "pg_isready",
-                                            "-U",
-                                            POSTGRES_USER,
-                                            "-d",
-                                            POSTGRES_DB,
-                                        ]
-                                    },
-                                    "periodSeconds": 5,
-                                    "timeoutSeconds": 3,
-                                },
-                                "livenessProbe": {
-                                    "exec": {"command": ["pg_isready", "-U", POSTGRES_USER]},
-                                    "periodSeconds": 10,
-                                    "timeoutSeconds": 3,
-                                    "initialDelaySeconds": 30,
-                                },
-                                "volumeMounts": [
-                                    {"name": "data", "mountPath": data_dir},
-                                    # The server's socket and lock files; read-only root fs.
-                                    {"name": "run", "mountPath": "/var/run/postgresql"},
-                                    {"name": "tmp", "mountPath": "/tmp"},
-                                ],
-                            }
-                        ],
-                        "volumes": [empty_dir("run", "8Mi"), empty_dir("tmp")],
+        pod_spec = {
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security_context(
+                versions.POSTGRES_UID, fs_group=versions.POSTGRES_UID
+            ),
+            "containers": [
+                {
+                    "name": "postgres",
+                    "image": versions.POSTGRES_IMAGE,
+                    "ports": [{"name": "postgres", "containerPort": POSTGRES_PORT}],
+                    "env": [
+                        {"name": "POSTGRES_DB", "value": POSTGRES_DB},
+                        secret_key_env("POSTGRES_USER", POSTGRES_NAME, "POSTGRES_USER"),
+                        secret_key_env("POSTGRES_PASSWORD", POSTGRES_NAME, "POSTGRES_PASSWORD"),
+                        # A subdirectory: the PVC root holds lost+found on some storage classes,
+                        # and initdb wants an empty directory.
+                        {"name": "PGDATA", "value": f"{data_dir}/pgdata"},
+                    ],
+                    "resources": args.postgres_resources.to_k8s(),
+                    "securityContext": container_security_context(),
+                    "readinessProbe": {
+                        "exec": {"command": ["pg_isready", "-U", POSTGRES_USER, "-d", POSTGRES_DB]},
+                        "periodSeconds": 5,
+                        "timeoutSeconds": 3,
                     },
-                },
-                "volumeClaimTemplates": [
-                    pvc_template(ctx, "data", args.postgres_storage_size, lbls)
-                ],
-            },
+                    "livenessProbe": {
+                        "exec": {"command": ["pg_isready", "-U", POSTGRES_USER]},
+                        "periodSeconds": 10,
+                        "timeoutSeconds": 3,
+                        "initialDelaySeconds": 30,
+                    },
+                    "volumeMounts": [
+                        {"name": "data", "mountPath": data_dir},
+                        # The server's socket and lock files; read-only root fs.
+                        {"name": "run", "mountPath": "/var/run/postgresql"},
+                        tmp_mount(),
+                    ],
+                }
+            ],
+            "volumes": [empty_dir("run", "8Mi"), empty_dir("tmp")],
+        }
+        self.postgres = create_stateful_set(
+            "postgres-statefulset",
+            ctx,
+            POSTGRES_NAME,
+            lbls,
+            service_name=POSTGRES_NAME,
+            replicas=1,
+            template=pod_template(lbls, pod_spec),
+            storage_size=args.postgres_storage_size,
             opts=pulumi.ResourceOptions(parent=self),
         )
         return pulumi.Output.secret(

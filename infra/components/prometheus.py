@@ -14,16 +14,22 @@ from infra import versions
 from infra.components.common import (
     Context,
     checksum,
+    config_map_volume,
     container_security_context,
     create,
+    create_config_map,
+    create_service,
+    create_stateful_set,
     empty_dir,
     http_probe,
+    http_service_port,
     image_version,
     labels,
     metadata,
     pod_security_context,
-    pvc_template,
-    selector,
+    pod_template,
+    read_only_mount,
+    tmp_mount,
 )
 from infra.settings import Resources
 
@@ -113,94 +119,69 @@ class Prometheus(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": NAME, "namespace": ctx.namespace}],
             opts=child,
         )
-        self.config_map = create(
-            k8s.core.v1.ConfigMap,
-            f"{name}-config",
-            metadata=metadata(ctx, f"{NAME}-config", lbls),
-            data={"prometheus.yml": config},
-            opts=child,
+        self.config_map = create_config_map(
+            f"{name}-config", ctx, f"{NAME}-config", lbls, {"prometheus.yml": config}, child
         )
-        self.rules_map = create(
-            k8s.core.v1.ConfigMap,
-            f"{name}-rules",
-            metadata=metadata(ctx, f"{NAME}-rules", lbls),
-            data=rules,
-            opts=child,
+        self.rules_map = create_config_map(
+            f"{name}-rules", ctx, f"{NAME}-rules", lbls, rules, child
         )
         headless = f"{NAME}-headless"
-        self.headless_service = create(
-            k8s.core.v1.Service,
+        self.headless_service = create_service(
             f"{name}-headless",
-            metadata=metadata(ctx, headless, lbls),
-            spec={
-                "clusterIP": "None",
-                "selector": selector(ctx, NAME),
-                "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
-            },
-            opts=child,
+            ctx,
+            headless,
+            lbls,
+            [http_service_port(PORT)],
+            child,
+            selects=NAME,
+            headless=True,
         )
-        self.service = create(
-            k8s.core.v1.Service,
-            f"{name}-service",
-            metadata=metadata(ctx, NAME, lbls),
-            spec={
-                "selector": selector(ctx, NAME),
-                "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
-            },
-            opts=child,
+        self.service = create_service(
+            f"{name}-service", ctx, NAME, lbls, [http_service_port(PORT)], child
         )
-        self.statefulset = create(
-            k8s.apps.v1.StatefulSet,
+        pod_spec = {
+            "serviceAccountName": NAME,
+            "securityContext": pod_security_context(
+                versions.PROMETHEUS_UID, fs_group=versions.PROMETHEUS_UID
+            ),
+            "containers": [
+                {
+                    "name": "prometheus",
+                    "image": versions.PROMETHEUS_IMAGE,
+                    "args": cf.prometheus_args(
+                        f"{CONFIG_DIR}/prometheus.yml",
+                        DATA_DIR,
+                        retention_time=args.retention,
+                    ),
+                    "ports": [{"name": "http", "containerPort": PORT}],
+                    "resources": args.resources.to_k8s(),
+                    "securityContext": container_security_context(),
+                    "readinessProbe": http_probe("/-/ready", "http", period=5),
+                    "livenessProbe": http_probe("/-/healthy", "http", delay=30),
+                    "volumeMounts": [
+                        read_only_mount("config", CONFIG_DIR),
+                        read_only_mount("rules", RULES_DIR),
+                        {"name": "data", "mountPath": DATA_DIR},
+                        tmp_mount(),
+                    ],
+                }
+            ],
+            "volumes": [
+                config_map_volume("config", f"{NAME}-config"),
+                config_map_volume("rules", f"{NAME}-rules"),
+                empty_dir("tmp"),
+            ],
+        }
+        annotations = {"checksum/config": checksum(config), "checksum/rules": checksum(rules)}
+        self.statefulset = create_stateful_set(
             f"{name}-statefulset",
-            metadata=metadata(ctx, NAME, lbls),
-            spec={
-                "serviceName": headless,
-                "replicas": args.replicas,
-                "selector": {"matchLabels": selector(ctx, NAME)},
-                "template": {
-                    "metadata": {
-                        "labels": lbls,
-                        "annotations": {
-                            "checksum/config": checksum(config),
-                            "checksum/rules": checksum(rules),
-                        },
-                    },
-                    "spec": {
-                        "serviceAccountName": NAME,
-                        "securityContext": pod_security_context(
-                            versions.PROMETHEUS_UID, fs_group=versions.PROMETHEUS_UID
-                        ),
-                        "containers": [
-                            {
-                                "name": "prometheus",
-                                "image": versions.PROMETHEUS_IMAGE,
-                                "args": cf.prometheus_args(
-                                    f"{CONFIG_DIR}/prometheus.yml",
-                                    DATA_DIR,
-                                    retention_time=args.retention,
-                                ),
-                                "ports": [{"name": "http", "containerPort": PORT}],
-                                "resources": args.resources.to_k8s(),
-                                "securityContext": container_security_context(),
-                                "readinessProbe": http_probe("/-/ready", "http", period=5),
-                                "livenessProbe": http_probe("/-/healthy", "http", delay=30),
-                                "volumeMounts": [
-                                    {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-                                    {"name": "rules", "mountPath": RULES_DIR, "readOnly": True},
-                                    {"name": "data", "mountPath": DATA_DIR},
-                                    {"name": "tmp", "mountPath": "/tmp"},
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "config", "configMap": {"name": f"{NAME}-config"}},
-                            {"name": "rules", "configMap": {"name": f"{NAME}-rules"}},
-                            empty_dir("tmp"),
-                        ],
-                    },
-                },
-                "volumeClaimTemplates": [pvc_template(ctx, "data", args.storage_size, lbls)],
-            },
+            ctx,
+            NAME,
+            lbls,
+            service_name=headless,
+            replicas=args.replicas,
+            template=pod_template(lbls, pod_spec, annotations),
+            storage_size=args.storage_size,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.config_map, self.rules_map]),
         )
         self.register_outputs({"service": NAME})

@@ -8,23 +8,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from infra import config_files as cf
 from infra import versions
 from infra.components.common import (
     Context,
     checksum,
+    config_map_volume,
     container_security_context,
-    create,
+    create_config_map,
+    create_service,
+    create_stateful_set,
     empty_dir,
     http_probe,
+    http_service_port,
     image_version,
     labels,
-    metadata,
     pod_security_context,
-    pvc_template,
-    selector,
+    pod_template,
+    read_only_mount,
+    tmp_mount,
 )
 from infra.settings import Resources
 
@@ -117,15 +120,11 @@ class TraceBackend(pulumi.ComponentResource):
         lbls = labels(ctx, b.name, "tracing", image_version(b.image))
         config = render(args)
 
-        self.config_map = create(
-            k8s.core.v1.ConfigMap,
-            f"{name}-config",
-            metadata=metadata(ctx, f"{b.name}-config", lbls),
-            data={b.config_file: config},
-            opts=child,
+        self.config_map = create_config_map(
+            f"{name}-config", ctx, f"{b.name}-config", lbls, {b.config_file: config}, child
         )
         service_ports: list[dict[str, Any]] = [
-            {"name": "http", "port": b.query_port, "targetPort": "http"},
+            http_service_port(b.query_port),
             {"name": "otlp-grpc", "port": OTLP_GRPC_PORT, "targetPort": "otlp-grpc"},
             {"name": "otlp-http", "port": OTLP_HTTP_PORT, "targetPort": "otlp-http"},
         ]
@@ -143,59 +142,37 @@ class TraceBackend(pulumi.ComponentResource):
             container_args = [f"--config=/etc/{b.name}/{b.config_file}"]
         else:
             container_args = [f"-config.file=/etc/{b.name}/{b.config_file}"]
-        self.service = create(
-            k8s.core.v1.Service,
-            f"{name}-service",
-            metadata=metadata(ctx, b.name, lbls),
-            spec={"selector": selector(ctx, b.name), "ports": service_ports},
-            opts=child,
-        )
-        self.statefulset = create(
-            k8s.apps.v1.StatefulSet,
+        self.service = create_service(f"{name}-service", ctx, b.name, lbls, service_ports, child)
+        pod_spec = {
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security_context(b.uid, fs_group=b.uid),
+            "containers": [
+                {
+                    "name": b.name,
+                    "image": b.image,
+                    "args": container_args,
+                    "ports": container_ports,
+                    "resources": args.resources.to_k8s(),
+                    "securityContext": container_security_context(),
+                    "readinessProbe": http_probe(b.health_path, b.health_port, period=5),
+                    "volumeMounts": [
+                        read_only_mount("config", f"/etc/{b.name}"),
+                        {"name": "data", "mountPath": b.data_dir},
+                        tmp_mount(),
+                    ],
+                }
+            ],
+            "volumes": [config_map_volume("config", f"{b.name}-config"), empty_dir("tmp")],
+        }
+        self.statefulset = create_stateful_set(
             f"{name}-statefulset",
-            metadata=metadata(ctx, b.name, lbls),
-            spec={
-                "serviceName": b.name,
-                "replicas": 1,  # monolithic / single binary: one replica by design
-                "selector": {"matchLabels": selector(ctx, b.name)},
-                "template": {
-                    "metadata": {
-                        "labels": lbls,
-                        "annotations": {"checksum/config": checksum(config)},
-                    },
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(b.uid, fs_group=b.uid),
-                        "containers": [
-                            {
-                                "name": b.name,
-                                "image": b.image,
-                                "args": container_args,
-                                "ports": container_ports,
-                                "resources": args.resources.to_k8s(),
-                                "securityContext": container_security_context(),
-                                "readinessProbe": http_probe(
-                                    b.health_path, b.health_port, period=5
-                                ),
-                                "volumeMounts": [
-                                    {
-                                        "name": "config",
-                                        "mountPath": f"/etc/{b.name}",
-                                        "readOnly": True,
-                                    },
-                                    {"name": "data", "mountPath": b.data_dir},
-                                    {"name": "tmp", "mountPath": "/tmp"},
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "config", "configMap": {"name": f"{b.name}-config"}},
-                            empty_dir("tmp"),
-                        ],
-                    },
-                },
-                "volumeClaimTemplates": [pvc_template(ctx, "data", args.storage_size, lbls)],
-            },
+            ctx,
+            b.name,
+            lbls,
+            service_name=b.name,
+            replicas=1,  # monolithic / single binary: one replica by design
+            template=pod_template(lbls, pod_spec, {"checksum/config": checksum(config)}),
+            storage_size=args.storage_size,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.config_map]),
         )
         self.register_outputs({"service": b.name})
