@@ -224,6 +224,35 @@ def create_stateful_set(
     )
 
 
+def create_deployment(
+    resource_name: str,
+    ctx: Context,
+    name: str,
+    lbls: Mapping[str, str],
+    *,
+    replicas: int,
+    template: Manifest,
+    opts: pulumi.ResourceOptions,
+    **spec: Any,
+) -> k8s.apps.v1.Deployment:
+    """A Deployment named and selecting `name`.
+
+    `spec` holds extra fields spelled as the API spells them (strategy={"type": "Recreate"}).
+    """
+    return create(
+        k8s.apps.v1.Deployment,
+        resource_name,
+        metadata=metadata(ctx, name, lbls),
+        spec={
+            "replicas": replicas,
+            "selector": {"matchLabels": selector(ctx, name)},
+            **spec,
+            "template": template,
+        },
+        opts=opts,
+    )
+
+
 def checksum(*parts: str | Mapping[str, str]) -> str:
     """sha256 over config texts: a pod annotation that changes when any config changes."""
     digest = hashlib.sha256()

@@ -19,6 +19,7 @@ from infra.components.common import (
     container_security_context,
     create,
     create_config_map,
+    create_deployment,
     create_service,
     empty_dir,
     http_probe,
@@ -30,7 +31,6 @@ from infra.components.common import (
     pod_template,
     read_only_mount,
     secret_key_env,
-    selector,
     tmp_mount,
 )
 from infra.settings import Resources
@@ -138,59 +138,51 @@ class Grafana(pulumi.ComponentResource):
                 "value": f"{DASHBOARDS_DIR}/mission-overview.json",
             },
         ]
-        self.deployment = create(
-            k8s.apps.v1.Deployment,
+        pod_spec = {
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security_context(
+                versions.GRAFANA_UID, fs_group=versions.GRAFANA_UID
+            ),
+            "containers": [
+                {
+                    "name": "grafana",
+                    "image": versions.GRAFANA_IMAGE,
+                    "ports": [{"name": "http", "containerPort": PORT}],
+                    "env": env,
+                    "resources": args.resources.to_k8s(),
+                    "securityContext": container_security_context(),
+                    "readinessProbe": http_probe("/api/health", "http", period=5),
+                    "livenessProbe": http_probe("/api/health", "http", delay=30),
+                    "volumeMounts": [
+                        read_only_mount("datasources", f"{PROVISIONING_DIR}/datasources"),
+                        read_only_mount("dashboard-provider", f"{PROVISIONING_DIR}/dashboards"),
+                        read_only_mount("dashboards", DASHBOARDS_DIR),
+                        {"name": "data", "mountPath": DATA_DIR},
+                        tmp_mount(),
+                    ],
+                }
+            ],
+            "volumes": [
+                config_map_volume("datasources", f"{NAME}-datasources"),
+                config_map_volume("dashboard-provider", f"{NAME}-dashboard-provider"),
+                config_map_volume("dashboards", f"{NAME}-dashboards"),
+                empty_dir("data", "1Gi"),
+                empty_dir("tmp"),
+            ],
+        }
+        annotations = {
+            "checksum/provisioning": checksum(datasources, provider),
+            "checksum/dashboards": checksum(dashboards),
+        }
+        self.deployment = create_deployment(
             f"{name}-deployment",
-            metadata=metadata(ctx, NAME, lbls),
-            spec={
-                "replicas": 1,
-                "selector": {"matchLabels": selector(ctx, NAME)},
-                # SQLite on an emptyDir: one replica, replaced rather than run side by side.
-                "strategy": {"type": "Recreate"},
-                "template": pod_template(
-                    lbls,
-                    {
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(
-                            versions.GRAFANA_UID, fs_group=versions.GRAFANA_UID
-                        ),
-                        "containers": [
-                            {
-                                "name": "grafana",
-                                "image": versions.GRAFANA_IMAGE,
-                                "ports": [{"name": "http", "containerPort": PORT}],
-                                "env": env,
-                                "resources": args.resources.to_k8s(),
-                                "securityContext": container_security_context(),
-                                "readinessProbe": http_probe("/api/health", "http", period=5),
-                                "livenessProbe": http_probe("/api/health", "http", delay=30),
-                                "volumeMounts": [
-                                    read_only_mount(
-                                        "datasources", f"{PROVISIONING_DIR}/datasources"
-                                    ),
-                                    read_only_mount(
-                                        "dashboard-provider", f"{PROVISIONING_DIR}/dashboards"
-                                    ),
-                                    read_only_mount("dashboards", DASHBOARDS_DIR),
-                                    {"name": "data", "mountPath": DATA_DIR},
-                                    tmp_mount(),
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            config_map_volume("datasources", f"{NAME}-datasources"),
-                            config_map_volume("dashboard-provider", f"{NAME}-dashboard-provider"),
-                            config_map_volume("dashboards", f"{NAME}-dashboards"),
-                            empty_dir("data", "1Gi"),
-                            empty_dir("tmp"),
-                        ],
-                    },
-                    annotations={
-                        "checksum/provisioning": checksum(datasources, provider),
-                        "checksum/dashboards": checksum(dashboards),
-                    },
-                ),
-            },
+            ctx,
+            NAME,
+            lbls,
+            replicas=1,
+            # SQLite on an emptyDir: one replica, replaced rather than run side by side.
+            strategy={"type": "Recreate"},
+            template=pod_template(lbls, pod_spec, annotations),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[

@@ -16,6 +16,7 @@ from infra.components.common import (
     checksum,
     container_security_context,
     create,
+    create_deployment,
     create_service,
     create_stateful_set,
     empty_dir,
@@ -27,7 +28,6 @@ from infra.components.common import (
     pod_security_context,
     pod_template,
     secret_key_env,
-    selector,
     tmp_mount,
 )
 from infra.settings import Resources
@@ -101,51 +101,37 @@ class MissionApp(pulumi.ComponentResource):
                 "value": f"k8s.namespace.name={ctx.namespace},k8s.pod.name=$(POD_NAME)",
             },
         ]
-        self.deployment = create(
-            k8s.apps.v1.Deployment,
+        pod_spec = {
+            "serviceAccountName": APP_NAME,
+            "automountServiceAccountToken": False,
+            "securityContext": pod_security_context(versions.APP_UID),
+            "containers": [
+                {
+                    "name": "app",
+                    "image": args.image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "ports": [{"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}],
+                    "env": env,
+                    "resources": args.resources.to_k8s(),
+                    "securityContext": container_security_context(),
+                    "livenessProbe": http_probe("/api/health/live", "http"),
+                    "readinessProbe": http_probe("/api/health/ready", "http", period=5),
+                    "startupProbe": http_probe("/api/health/live", "http", period=2, failures=30),
+                    "volumeMounts": [tmp_mount()],
+                }
+            ],
+            "volumes": [empty_dir("tmp")],
+        }
+        # Roll the pods when DATABASE_URL changes (env from a Secret is read at start only).
+        # A hash, not the URL; unsecret keeps the Deployment diffable.
+        annotations = {"checksum/database": pulumi.Output.unsecret(database_url.apply(checksum))}
+        self.deployment = create_deployment(
             f"{name}-deployment",
-            metadata=metadata(ctx, APP_NAME, lbls),
-            spec={
-                "replicas": args.replicas,
-                "selector": {"matchLabels": selector(ctx, APP_NAME)},
-                "template": {
-                    "metadata": {
-                        "labels": lbls,
-                        # Roll the pods when DATABASE_URL changes (env from a Secret is read at
-                        # start only). A hash, not the URL; unsecret keeps the Deployment diffable.
-                        "annotations": {
-                            "checksum/database": pulumi.Output.unsecret(
-                                database_url.apply(checksum)
-                            )
-                        },
-                    },
-                    "spec": {
-                        "serviceAccountName": APP_NAME,
-                        "automountServiceAccountToken": False,
-                        "securityContext": pod_security_context(versions.APP_UID),
-                        "containers": [
-                            {
-                                "name": "app",
-                                "image": args.image,
-                                "imagePullPolicy": "IfNotPresent",
-                                "ports": [
-                                    {"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}
-                                ],
-                                "env": env,
-                                "resources": args.resources.to_k8s(),
-                                "securityContext": container_security_context(),
-                                "livenessProbe": http_probe("/api/health/live", "http"),
-                                "readinessProbe": http_probe("/api/health/ready", "http", period=5),
-                                "startupProbe": http_probe(
-                                    "/api/health/live", "http", period=2, failures=30
-                                ),
-                                "volumeMounts": [tmp_mount()],
-                            }
-                        ],
-                        "volumes": [empty_dir("tmp")],
-                    },
-                },
-            },
+            ctx,
+            APP_NAME,
+            lbls,
+            replicas=args.replicas,
+            template=pod_template(lbls, pod_spec, annotations),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.database_secret]),
         )
         self.service = create_service(
