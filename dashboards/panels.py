@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from grafana_foundation_sdk.builders import bargauge, stat, table, timeseries
 from grafana_foundation_sdk.builders import common as common_builders
@@ -84,6 +84,34 @@ def _targets(queries: Sequence[Query]) -> list[prometheus_builders.Dataquery]:
     return out
 
 
+# The panel builders dressed by _prometheus_panel (each builder method returns its own type).
+_Panel = TypeVar(
+    "_Panel", timeseries.Panel, stat.Panel, gauge_builders.Panel, bargauge.Panel, table.Panel
+)
+_Gauge = TypeVar("_Gauge", gauge_builders.Panel, bargauge.Panel)
+
+
+def _prometheus_panel(
+    panel: _Panel,
+    title: str,
+    unit: str,
+    queries: Sequence[Query],
+    description: str,
+    width: int,
+    height: int,
+) -> _Panel:
+    """What every panel here has: title, description, unit, the $datasource, targets, size."""
+    return (
+        panel.title(title)
+        .description(description)
+        .unit(unit)
+        .datasource(PROMETHEUS_DS)
+        .targets(list(_targets(queries)))
+        .span(width)
+        .height(height)
+    )
+
+
 def thresholds(*steps: tuple[float | None, str]) -> dashboard_builders.ThresholdsConfig:
     """Absolute thresholds; the first step's value must be None (it means -Infinity)."""
     return (
@@ -107,14 +135,7 @@ def timeseries_panel(
 ) -> timeseries.Panel:
     """A time series panel; `threshold_lines` draws alert thresholds as dashed lines."""
     panel = (
-        timeseries.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS_DS)
-        .targets(list(_targets(queries)))
-        .span(width)
-        .height(height)
+        _prometheus_panel(timeseries.Panel(), title, unit, queries, description, width, height)
         .fill_opacity(10)
         .show_points(common.VisibilityMode.NEVER)
         .legend(
@@ -144,6 +165,18 @@ def _last_value() -> common_builders.ReduceDataOptions:
     return common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
 
 
+def _scaled_last_value(
+    panel: _Gauge, min_value: float, max_value: float, steps: Sequence[tuple[float | None, str]]
+) -> _Gauge:
+    """Gauges and bar gauges: a fixed scale, the last value, coloured by thresholds."""
+    return (
+        panel.min(min_value)
+        .max(max_value)
+        .reduce_options(_last_value())
+        .thresholds(thresholds(*steps))
+    )
+
+
 def stat_panel(
     title: str,
     unit: str,
@@ -156,14 +189,7 @@ def stat_panel(
     decimals: int | None = None,
 ) -> stat.Panel:
     panel = (
-        stat.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS_DS)
-        .targets(list(_targets(queries)))
-        .span(width)
-        .height(height)
+        _prometheus_panel(stat.Panel(), title, unit, queries, description, width, height)
         .reduce_options(_last_value())
         .graph_mode(common.BigValueGraphMode.AREA)
         .color_mode(common.BigValueColorMode.VALUE)
@@ -186,21 +212,10 @@ def gauge_panel(
     width: int = 6,
     height: int = 5,
 ) -> gauge_builders.Panel:
-    return (
-        gauge_builders.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS_DS)
-        .targets(list(_targets(queries)))
-        .span(width)
-        .height(height)
-        .min(min_value)
-        .max(max_value)
-        .reduce_options(_last_value())
-        .show_threshold_markers(True)
-        .thresholds(thresholds(*steps))
+    panel = _prometheus_panel(
+        gauge_builders.Panel(), title, unit, queries, description, width, height
     )
+    return _scaled_last_value(panel, min_value, max_value, steps).show_threshold_markers(True)
 
 
 def bargauge_panel(
@@ -215,21 +230,11 @@ def bargauge_panel(
     width: int = 12,
     height: int = 8,
 ) -> bargauge.Panel:
+    panel = _prometheus_panel(bargauge.Panel(), title, unit, queries, description, width, height)
     return (
-        bargauge.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS_DS)
-        .targets(list(_targets(queries)))
-        .span(width)
-        .height(height)
-        .min(min_value)
-        .max(max_value)
-        .reduce_options(_last_value())
+        _scaled_last_value(panel, min_value, max_value, steps)
         .orientation(common.VizOrientation.HORIZONTAL)
         .display_mode(common.BarGaugeDisplayMode.GRADIENT)
-        .thresholds(thresholds(*steps))
     )
 
 
@@ -247,14 +252,7 @@ def table_panel(
     if not all(query.instant and query.table for query in queries):
         raise ValueError(f"table panel {title!r}: queries must be instant table queries")
     return (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS_DS)
-        .targets(list(_targets(queries)))
-        .span(width)
-        .height(height)
+        _prometheus_panel(table.Panel(), title, unit, queries, description, width, height)
         .show_header(True)
         .sort_by([common_builders.TableSortByFieldState().display_name(sort_by).desc(True)])
         # Hide the Time column: an instant query's timestamp is noise in a "top N" table.
