@@ -76,26 +76,23 @@ def build() -> dict[str, Any]:
         "Rate, errors and duration of the mission service HTTP API, and its availability SLO.",
         ["api", "slo"],
     )
-    board = (
-        board.with_row(panels.row("Rate"))
-        .with_panel(
+    board = panels.layout(
+        board,
+        [
+            "Rate",
             panels.timeseries_panel(
                 "Request rate by route",
                 "reqps",
                 [Query(REQUEST_RATE_BY_ROUTE, legend="{{method}} {{path}}")],
                 description="Requests per second by route template and method.",
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Request rate by status code",
                 "reqps",
                 [Query(REQUEST_RATE_BY_STATUS, legend="{{status_code}}")],
                 description="Requests per second by HTTP status code.",
-            )
-        )
-        .with_row(panels.row("Errors"))
-        .with_panel(
+            ),
+            "Errors",
             panels.stat_panel(
                 "5xx error ratio",
                 "percentunit",
@@ -111,9 +108,7 @@ def build() -> dict[str, Any]:
                 ),
                 width=8,
                 height=8,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "5xx error ratio by route",
                 "percentunit",
@@ -122,10 +117,8 @@ def build() -> dict[str, Any]:
                 width=16,
                 min_value=0,
                 threshold_lines=((None, GREEN), (alert_thresholds.HTTP_5XX_RATIO.value, RED)),
-            )
-        )
-        .with_row(panels.row("Duration"))
-        .with_panel(
+            ),
+            "Duration",
             panels.timeseries_panel(
                 "Latency p50 / p95 / p99 by route",
                 "s",
@@ -140,19 +133,15 @@ def build() -> dict[str, Any]:
                 ),
                 width=16,
                 threshold_lines=((None, GREEN), (alert_thresholds.HTTP_P99_SECONDS.value, RED)),
-            )
-        )
-        .with_panel(
+            ),
             panels.table_panel(
                 "Slowest routes (p95)",
                 "s",
                 [Query(SLOWEST_ROUTES, instant=True, table=True)],
                 description="The ten routes with the highest p95 latency right now.",
                 width=8,
-            )
-        )
-        .with_row(panels.row(f"Availability SLO ({SLO_PERIOD})"))
-        .with_panel(
+            ),
+            f"Availability SLO ({SLO_PERIOD})",
             panels.stat_panel(
                 f"Availability ({SLO_PERIOD})",
                 "percentunit",
@@ -164,9 +153,7 @@ def build() -> dict[str, Any]:
                 steps=((None, RED), (OBJECTIVE, GREEN)),
                 decimals=3,
                 height=8,
-            )
-        )
-        .with_panel(
+            ),
             panels.gauge_panel(
                 f"Error budget remaining ({SLO_PERIOD})",
                 "percentunit",
@@ -179,9 +166,7 @@ def build() -> dict[str, Any]:
                 max_value=1,
                 steps=((None, RED), (0.25, YELLOW), (0.5, GREEN)),
                 height=8,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Error budget burn rate",
                 "suffix: x",
@@ -193,7 +178,7 @@ def build() -> dict[str, Any]:
                 ),
                 min_value=0,
                 threshold_lines=((None, GREEN), (SLOW_BURN, YELLOW), (FAST_BURN, RED)),
-            )
-        )
+            ),
+        ],
     )
     return panels.to_json(board)

@@ -63,27 +63,24 @@ def build() -> dict[str, Any]:
         "Mission runs, rewards and firing alerts of the mission service.",
         ["business"],
     )
-    board = (
-        board.with_row(panels.row("Mission runs"))
-        .with_panel(
+    board = panels.layout(
+        board,
+        [
+            "Mission runs",
             panels.timeseries_panel(
                 "Runs started",
                 RUNS_PER_SECOND,
                 [Query(STARTED, legend="started ({{status}})")],
                 description="Mission runs started per second (every run starts as pending_gps).",
                 width=8,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Runs completed by status",
                 RUNS_PER_SECOND,
                 [Query(COMPLETED, legend="{{status}}")],
                 description="Mission runs reaching a final status per second.",
                 width=8,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Success rate (approved / completed)",
                 "percentunit",
@@ -95,10 +92,8 @@ def build() -> dict[str, Any]:
                 width=8,
                 min_value=0,
                 max_value=1,
-            )
-        )
-        .with_row(panels.row("Run duration"))
-        .with_panel(
+            ),
+            "Run duration",
             panels.timeseries_panel(
                 "Run duration p50 / p95 / p99",
                 "s",
@@ -118,9 +113,7 @@ def build() -> dict[str, Any]:
                     (None, GREEN),
                     (alert_thresholds.MISSION_P95_SECONDS.value, RED),
                 ),
-            )
-        )
-        .with_panel(
+            ),
             panels.stat_panel(
                 "Rejected share of completed runs",
                 "percentunit",
@@ -130,9 +123,7 @@ def build() -> dict[str, Any]:
                 width=6,
                 height=8,
                 steps=((None, GREEN), (alert_thresholds.MISSION_REJECTED_SHARE.value, RED)),
-            )
-        )
-        .with_panel(
+            ),
             panels.stat_panel(
                 "Expired share of completed runs",
                 "percentunit",
@@ -142,19 +133,15 @@ def build() -> dict[str, Any]:
                 width=6,
                 height=8,
                 steps=((None, GREEN), (alert_thresholds.MISSION_EXPIRED_SHARE.value, RED)),
-            )
-        )
-        .with_row(panels.row("Wallet"))
-        .with_panel(
+            ),
+            "Wallet",
             panels.timeseries_panel(
                 "Wallet transactions by type",
                 "suffix: tx/s",
                 [Query(WALLET_TRANSACTIONS, legend="{{type}}")],
                 description="Mission rewards and withdrawals per second.",
                 width=16,
-            )
-        )
-        .with_panel(
+            ),
             panels.stat_panel(
                 "Outstanding wallet balance",
                 "suffix: points",
@@ -163,10 +150,8 @@ def build() -> dict[str, Any]:
                 width=8,
                 height=8,
                 decimals=0,
-            )
-        )
-        .with_row(panels.row("Alerts"))
-        .with_panel(
+            ),
+            "Alerts",
             panels.stat_panel(
                 "Firing alerts (excluding Watchdog)",
                 "short",
@@ -176,9 +161,7 @@ def build() -> dict[str, Any]:
                 height=8,
                 steps=((None, GREEN), (1, RED)),
                 decimals=0,
-            )
-        )
-        .with_panel(
+            ),
             panels.table_panel(
                 "Firing alerts",
                 "short",
@@ -189,7 +172,7 @@ def build() -> dict[str, Any]:
                 ),
                 sort_by="severity",
                 width=16,
-            )
-        )
+            ),
+        ],
     )
     return panels.to_json(board)

@@ -276,6 +276,21 @@ def collapsed_row(title: str, panels: Sequence[Any]) -> dashboard_builders.Row:
     return folded
 
 
+def layout(
+    board: dashboard_builders.Dashboard, items: Sequence[str | dashboard_builders.Row | Any]
+) -> dashboard_builders.Dashboard:
+    """Add rows and panels in reading order: a string starts an open row with that title, a Row
+    (a collapsed one holding its panels) is added as it is, anything else is a panel."""
+    for item in items:
+        if isinstance(item, str):
+            board = board.with_row(row(item))
+        elif isinstance(item, dashboard_builders.Row):
+            board = board.with_row(item)
+        else:
+            board = board.with_panel(item)
+    return board
+
+
 def _datasource_variable() -> dashboard_builders.DatasourceVariable:
     return (
         dashboard_builders.DatasourceVariable(DATASOURCE_VARIABLE)

@@ -41,9 +41,10 @@ def build() -> dict[str, Any]:
         "CPU, memory, file descriptors and GC of the mission service processes.",
         ["runtime"],
     )
-    board = (
-        board.with_row(panels.row("Processes"))
-        .with_panel(
+    board = panels.layout(
+        board,
+        [
+            "Processes",
             panels.stat_panel(
                 "App processes up",
                 "short",
@@ -51,18 +52,14 @@ def build() -> dict[str, Any]:
                 description="Scrape targets of job mission-app that answered the last scrape.",
                 steps=((None, RED), (1, GREEN)),
                 decimals=0,
-            )
-        )
-        .with_panel(
+            ),
             panels.stat_panel(
                 "Youngest process uptime",
                 "s",
                 [Query(UPTIME, legend="uptime")],
                 description="Time since the most recent (re)start of any app process.",
                 steps=((None, YELLOW), (600, GREEN)),
-            )
-        )
-        .with_panel(
+            ),
             panels.gauge_panel(
                 "File descriptor usage (worst process)",
                 "percentunit",
@@ -72,28 +69,22 @@ def build() -> dict[str, Any]:
                 max_value=1,
                 steps=((None, GREEN), (0.7, YELLOW), (0.9, RED)),
                 width=12,
-            )
-        )
-        .with_row(panels.row("Resources"))
-        .with_panel(
+            ),
+            "Resources",
             panels.timeseries_panel(
                 "CPU usage",
                 "percentunit",
                 [Query(CPU, legend=PROCESS_LEGEND)],
                 description="CPU seconds per second per process (1.0 = one full core).",
                 min_value=0,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Resident memory",
                 "bytes",
                 [Query(RESIDENT_MEMORY, legend=PROCESS_LEGEND)],
                 description="Resident set size per process.",
                 min_value=0,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Open file descriptors",
                 "short",
@@ -101,24 +92,20 @@ def build() -> dict[str, Any]:
                 description="Open file descriptors per process (sockets, database files).",
                 min_value=0,
                 width=24,
-            )
-        )
-        .with_row(panels.row("Garbage collection"))
-        .with_panel(
+            ),
+            "Garbage collection",
             panels.timeseries_panel(
                 "GC collections by generation",
                 "suffix: collections/s",
                 [Query(GC_COLLECTIONS, legend="gen {{generation}}")],
                 description="Python garbage collector runs per second, all processes.",
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "GC objects collected by generation",
                 "suffix: objects/s",
                 [Query(GC_OBJECTS, legend="gen {{generation}}")],
                 description="Objects freed by the garbage collector per second, all processes.",
-            )
-        )
+            ),
+        ],
     )
     return panels.to_json(board)

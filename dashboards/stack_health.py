@@ -100,9 +100,10 @@ def build() -> dict[str, Any]:
         "Health of the monitoring stack: scrape targets, Prometheus, Alertmanager, tracing.",
         ["stack"],
     )
-    board = (
-        board.with_row(panels.row("Scrape targets"))
-        .with_panel(
+    board = panels.layout(
+        board,
+        [
+            "Scrape targets",
             panels.stat_panel(
                 "Targets down",
                 "short",
@@ -111,9 +112,7 @@ def build() -> dict[str, Any]:
                 steps=((None, GREEN), (1, RED)),
                 decimals=0,
                 height=8,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Targets up by job",
                 "short",
@@ -121,37 +120,29 @@ def build() -> dict[str, Any]:
                 description="Number of healthy scrape targets per job.",
                 width=9,
                 min_value=0,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Scrape duration by job",
                 "s",
                 [Query(SCRAPE_DURATION, legend="{{job}}")],
                 description="Slowest scrape of each job; near the scrape timeout means trouble.",
                 width=9,
-            )
-        )
-        .with_row(panels.row("Prometheus"))
-        .with_panel(
+            ),
+            "Prometheus",
             panels.timeseries_panel(
                 "Samples ingested",
                 "suffix: samples/s",
                 [Query(SAMPLES_APPENDED, legend="{{instance}}")],
                 description="Samples appended to the TSDB head per second.",
                 width=8,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Head series",
                 "short",
                 [Query(HEAD_SERIES, legend="{{instance}}")],
                 description="Active series in the TSDB head (cardinality).",
                 width=8,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Rule evaluations and failures",
                 "suffix: evals/s",
@@ -161,17 +152,13 @@ def build() -> dict[str, Any]:
                 ],
                 description="Rule evaluations per second and failed ones per rule group.",
                 width=8,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Rule group evaluation duration",
                 "s",
                 [Query(RULE_GROUP_DURATION, legend="{{rule_group}}")],
                 description="Last evaluation time per rule group (above interval: missed runs).",
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Alerts sent to Alertmanager",
                 "suffix: alerts/s",
@@ -181,36 +168,30 @@ def build() -> dict[str, Any]:
                     Query(PROMETHEUS_NOTIFICATIONS_DROPPED, legend="dropped"),
                 ],
                 description="Alerts Prometheus sends to Alertmanager, failed sends and drops.",
-            )
-        )
-        .with_row(panels.row("Alertmanager"))
-        .with_panel(
+            ),
+            "Alertmanager",
             panels.timeseries_panel(
                 "Notifications sent by integration",
                 "suffix: notifications/s",
                 [Query(AM_NOTIFICATIONS, legend="{{integration}}")],
                 description="Notification attempts per receiver integration (webhook, slack...).",
                 width=8,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Notifications failed by integration",
                 "suffix: notifications/s",
                 [Query(AM_NOTIFICATIONS_FAILED, legend="{{integration}}")],
                 description="Failed notification attempts: on-call may not be getting pages.",
                 width=8,
-            )
-        )
-        .with_panel(
+            ),
             panels.timeseries_panel(
                 "Alerts in Alertmanager by state",
                 "short",
                 [Query(AM_ALERTS, legend="{{state}}")],
                 description="Active, suppressed and unprocessed alerts held by Alertmanager.",
                 width=8,
-            )
-        )
-        .with_row(_trace_row())
+            ),
+            _trace_row(),
+        ],
     )
     return panels.to_json(board)
