@@ -7,6 +7,7 @@ failing with "database is locked" when upgrading a read lock.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -36,14 +37,35 @@ def make_engine(url: str) -> Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: consistent after a crash, no fsync per commit (the embedded default;
+            # PostgreSQL is the durable choice).
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        # SQLite allows one writer at a time. Queueing this process's transactions on a lock is
+        # far cheaper than SQLite's busy handler, which polls with sleeps of up to 100 ms and
+        # produced ~0.4 s tail latencies with 8 concurrent clients.
+        write_lock = threading.Lock()
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # Straight on the DBAPI connection: no statement events, so no SQL span per BEGIN.
-            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            if not write_lock.acquire(timeout=30):
+                raise TimeoutError("timed out waiting for the SQLite write lock")
+            conn.info["holds_write_lock"] = True
+            try:
+                # Straight on the DBAPI connection: no statement events, so no SQL span per BEGIN.
+                conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(conn)
+                raise
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _release(conn: Any) -> None:
+            if conn.info.pop("holds_write_lock", False):
+                write_lock.release()
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
