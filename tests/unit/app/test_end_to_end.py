@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -102,3 +103,41 @@ def test_simulated_traffic_shows_in_metrics_and_exemplars_match_logs(
     assert exemplar_ids and exemplar_ids <= log_ids
     # uvicorn's own lines are JSON too
     assert any(x["logger"].startswith("uvicorn") for x in lines)
+
+
+def test_loadgen_cli_prints_progress_and_stops_on_ctrl_c(server: tuple[str, Path]) -> None:
+    base, _ = server
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app.loadgen",
+            "--base-url",
+            base,
+            "--scenario",
+            "rejections",
+            "--users",
+            "3",
+            "--progress-interval",
+            "1",
+            "--think-time",
+            "0.1",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        time.sleep(3.5)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    progress = [line for line in out.splitlines() if line.startswith("[loadgen rejections] t=")]
+    assert len(progress) >= 2, out
+    assert "req/s" in progress[-1] and "5xx=0" in progress[-1]
+    assert "[loadgen] done:" in out
