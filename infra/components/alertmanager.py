@@ -23,9 +23,9 @@ from infra.components.common import (
     image_version,
     labels,
     metadata,
-    pod_security_context,
     pod_template,
     read_only_mount,
+    restricted_pod_spec,
     tmp_mount,
 )
 from infra.settings import Receivers, Resources
@@ -134,33 +134,28 @@ class Alertmanager(pulumi.ComponentResource):
                 {"name": "cluster-tcp", "containerPort": CLUSTER_PORT, "protocol": "TCP"},
                 {"name": "cluster-udp", "containerPort": CLUSTER_PORT, "protocol": "UDP"},
             ]
-        pod_spec = {
-            "automountServiceAccountToken": False,
-            "securityContext": pod_security_context(
-                versions.ALERTMANAGER_UID, fs_group=versions.ALERTMANAGER_UID
-            ),
-            "containers": [
-                {
-                    "name": "alertmanager",
-                    "image": versions.ALERTMANAGER_IMAGE,
-                    "args": am_args,
-                    "ports": ports,
-                    "resources": args.resources.to_k8s(),
-                    "securityContext": container_security_context(),
-                    "readinessProbe": http_probe("/-/ready", "http", period=5),
-                    "livenessProbe": http_probe("/-/healthy", "http", delay=10),
-                    "volumeMounts": [
-                        read_only_mount("config", CONFIG_DIR),
-                        {"name": "data", "mountPath": DATA_DIR},
-                        tmp_mount(),
-                    ],
-                }
-            ],
-            "volumes": [
+        pod_spec = restricted_pod_spec(
+            versions.ALERTMANAGER_UID,
+            {
+                "name": "alertmanager",
+                "image": versions.ALERTMANAGER_IMAGE,
+                "args": am_args,
+                "ports": ports,
+                "resources": args.resources.to_k8s(),
+                "securityContext": container_security_context(),
+                "readinessProbe": http_probe("/-/ready", "http", period=5),
+                "livenessProbe": http_probe("/-/healthy", "http", delay=10),
+                "volumeMounts": [
+                    read_only_mount("config", CONFIG_DIR),
+                    {"name": "data", "mountPath": DATA_DIR},
+                    tmp_mount(),
+                ],
+            },
+            volumes=[
                 {"name": "config", "secret": {"secretName": f"{NAME}-config"}},
                 empty_dir("tmp"),
             ],
-        }
+        )
         # A sha256 of the config only rolls the pods; unsecret keeps the StatefulSet diffable
         # (the receiver URLs/keys are high-entropy).
         annotations = {"checksum/config": pulumi.Output.unsecret(config.apply(checksum))}

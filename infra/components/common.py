@@ -89,6 +89,31 @@ def pod_security_context(uid: int, fs_group: int | None = None) -> Manifest:
     return ctx
 
 
+def restricted_pod_spec(
+    uid: int,
+    container: Manifest,
+    volumes: list[Manifest],
+    *,
+    service_account: str | None = None,
+    api_token: bool = False,
+    fs_group: bool = True,
+) -> Manifest:
+    """A one-container pod spec running as `uid` (pod_security_context).
+
+    No API token is mounted unless `api_token` (only Prometheus talks to Kubernetes, for
+    discovery); `fs_group` makes the volumes writable by `uid` (off where nothing is persisted).
+    """
+    spec: dict[str, Any] = {}
+    if service_account is not None:
+        spec["serviceAccountName"] = service_account
+    if not api_token:
+        spec["automountServiceAccountToken"] = False
+    spec["securityContext"] = pod_security_context(uid, fs_group=uid if fs_group else None)
+    spec["containers"] = [container]
+    spec["volumes"] = volumes
+    return spec
+
+
 def container_security_context() -> Manifest:
     """Container-level: what Pod Security "restricted" asks for, plus a read-only root fs."""
     return {

@@ -27,9 +27,9 @@ from infra.components.common import (
     image_version,
     labels,
     metadata,
-    pod_security_context,
     pod_template,
     read_only_mount,
+    restricted_pod_spec,
     secret_key_env,
     tmp_mount,
 )
@@ -138,38 +138,33 @@ class Grafana(pulumi.ComponentResource):
                 "value": f"{DASHBOARDS_DIR}/mission-overview.json",
             },
         ]
-        pod_spec = {
-            "automountServiceAccountToken": False,
-            "securityContext": pod_security_context(
-                versions.GRAFANA_UID, fs_group=versions.GRAFANA_UID
-            ),
-            "containers": [
-                {
-                    "name": "grafana",
-                    "image": versions.GRAFANA_IMAGE,
-                    "ports": [{"name": "http", "containerPort": PORT}],
-                    "env": env,
-                    "resources": args.resources.to_k8s(),
-                    "securityContext": container_security_context(),
-                    "readinessProbe": http_probe("/api/health", "http", period=5),
-                    "livenessProbe": http_probe("/api/health", "http", delay=30),
-                    "volumeMounts": [
-                        read_only_mount("datasources", f"{PROVISIONING_DIR}/datasources"),
-                        read_only_mount("dashboard-provider", f"{PROVISIONING_DIR}/dashboards"),
-                        read_only_mount("dashboards", DASHBOARDS_DIR),
-                        {"name": "data", "mountPath": DATA_DIR},
-                        tmp_mount(),
-                    ],
-                }
-            ],
-            "volumes": [
+        pod_spec = restricted_pod_spec(
+            versions.GRAFANA_UID,
+            {
+                "name": "grafana",
+                "image": versions.GRAFANA_IMAGE,
+                "ports": [{"name": "http", "containerPort": PORT}],
+                "env": env,
+                "resources": args.resources.to_k8s(),
+                "securityContext": container_security_context(),
+                "readinessProbe": http_probe("/api/health", "http", period=5),
+                "livenessProbe": http_probe("/api/health", "http", delay=30),
+                "volumeMounts": [
+                    read_only_mount("datasources", f"{PROVISIONING_DIR}/datasources"),
+                    read_only_mount("dashboard-provider", f"{PROVISIONING_DIR}/dashboards"),
+                    read_only_mount("dashboards", DASHBOARDS_DIR),
+                    {"name": "data", "mountPath": DATA_DIR},
+                    tmp_mount(),
+                ],
+            },
+            volumes=[
                 config_map_volume("datasources", f"{NAME}-datasources"),
                 config_map_volume("dashboard-provider", f"{NAME}-dashboard-provider"),
                 config_map_volume("dashboards", f"{NAME}-dashboards"),
                 empty_dir("data", "1Gi"),
                 empty_dir("tmp"),
             ],
-        }
+        )
         annotations = {
             "checksum/provisioning": checksum(datasources, provider),
             "checksum/dashboards": checksum(dashboards),

@@ -25,8 +25,8 @@ from infra.components.common import (
     image_version,
     labels,
     metadata,
-    pod_security_context,
     pod_template,
+    restricted_pod_spec,
     secret_key_env,
     tmp_mount,
 )
@@ -101,27 +101,25 @@ class MissionApp(pulumi.ComponentResource):
                 "value": f"k8s.namespace.name={ctx.namespace},k8s.pod.name=$(POD_NAME)",
             },
         ]
-        pod_spec = {
-            "serviceAccountName": APP_NAME,
-            "automountServiceAccountToken": False,
-            "securityContext": pod_security_context(versions.APP_UID),
-            "containers": [
-                {
-                    "name": "app",
-                    "image": args.image,
-                    "imagePullPolicy": "IfNotPresent",
-                    "ports": [{"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}],
-                    "env": env,
-                    "resources": args.resources.to_k8s(),
-                    "securityContext": container_security_context(),
-                    "livenessProbe": http_probe("/api/health/live", "http"),
-                    "readinessProbe": http_probe("/api/health/ready", "http", period=5),
-                    "startupProbe": http_probe("/api/health/live", "http", period=2, failures=30),
-                    "volumeMounts": [tmp_mount()],
-                }
-            ],
-            "volumes": [empty_dir("tmp")],
-        }
+        pod_spec = restricted_pod_spec(
+            versions.APP_UID,
+            {
+                "name": "app",
+                "image": args.image,
+                "imagePullPolicy": "IfNotPresent",
+                "ports": [{"name": "http", "containerPort": APP_PORT, "protocol": "TCP"}],
+                "env": env,
+                "resources": args.resources.to_k8s(),
+                "securityContext": container_security_context(),
+                "livenessProbe": http_probe("/api/health/live", "http"),
+                "readinessProbe": http_probe("/api/health/ready", "http", period=5),
+                "startupProbe": http_probe("/api/health/live", "http", period=2, failures=30),
+                "volumeMounts": [tmp_mount()],
+            },
+            volumes=[empty_dir("tmp")],
+            service_account=APP_NAME,
+            fs_group=False,
+        )
         # Roll the pods when DATABASE_URL changes (env from a Secret is read at start only).
         # A hash, not the URL; unsecret keeps the Deployment diffable.
         annotations = {"checksum/database": pulumi.Output.unsecret(database_url.apply(checksum))}
@@ -170,47 +168,42 @@ class MissionApp(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         data_dir = "/var/lib/postgresql/data"
-        pod_spec = {
-            "automountServiceAccountToken": False,
-            "securityContext": pod_security_context(
-                versions.POSTGRES_UID, fs_group=versions.POSTGRES_UID
-            ),
-            "containers": [
-                {
-                    "name": "postgres",
-                    "image": versions.POSTGRES_IMAGE,
-                    "ports": [{"name": "postgres", "containerPort": POSTGRES_PORT}],
-                    "env": [
-                        {"name": "POSTGRES_DB", "value": POSTGRES_DB},
-                        secret_key_env("POSTGRES_USER", POSTGRES_NAME, "POSTGRES_USER"),
-                        secret_key_env("POSTGRES_PASSWORD", POSTGRES_NAME, "POSTGRES_PASSWORD"),
-                        # A subdirectory: the PVC root holds lost+found on some storage classes,
-                        # and initdb wants an empty directory.
-                        {"name": "PGDATA", "value": f"{data_dir}/pgdata"},
-                    ],
-                    "resources": args.postgres_resources.to_k8s(),
-                    "securityContext": container_security_context(),
-                    "readinessProbe": {
-                        "exec": {"command": ["pg_isready", "-U", POSTGRES_USER, "-d", POSTGRES_DB]},
-                        "periodSeconds": 5,
-                        "timeoutSeconds": 3,
-                    },
-                    "livenessProbe": {
-                        "exec": {"command": ["pg_isready", "-U", POSTGRES_USER]},
-                        "periodSeconds": 10,
-                        "timeoutSeconds": 3,
-                        "initialDelaySeconds": 30,
-                    },
-                    "volumeMounts": [
-                        {"name": "data", "mountPath": data_dir},
-                        # The server's socket and lock files; read-only root fs.
-                        {"name": "run", "mountPath": "/var/run/postgresql"},
-                        tmp_mount(),
-                    ],
-                }
-            ],
-            "volumes": [empty_dir("run", "8Mi"), empty_dir("tmp")],
-        }
+        pod_spec = restricted_pod_spec(
+            versions.POSTGRES_UID,
+            {
+                "name": "postgres",
+                "image": versions.POSTGRES_IMAGE,
+                "ports": [{"name": "postgres", "containerPort": POSTGRES_PORT}],
+                "env": [
+                    {"name": "POSTGRES_DB", "value": POSTGRES_DB},
+                    secret_key_env("POSTGRES_USER", POSTGRES_NAME, "POSTGRES_USER"),
+                    secret_key_env("POSTGRES_PASSWORD", POSTGRES_NAME, "POSTGRES_PASSWORD"),
+                    # A subdirectory: the PVC root holds lost+found on some storage classes,
+                    # and initdb wants an empty directory.
+                    {"name": "PGDATA", "value": f"{data_dir}/pgdata"},
+                ],
+                "resources": args.postgres_resources.to_k8s(),
+                "securityContext": container_security_context(),
+                "readinessProbe": {
+                    "exec": {"command": ["pg_isready", "-U", POSTGRES_USER, "-d", POSTGRES_DB]},
+                    "periodSeconds": 5,
+                    "timeoutSeconds": 3,
+                },
+                "livenessProbe": {
+                    "exec": {"command": ["pg_isready", "-U", POSTGRES_USER]},
+                    "periodSeconds": 10,
+                    "timeoutSeconds": 3,
+                    "initialDelaySeconds": 30,
+                },
+                "volumeMounts": [
+                    {"name": "data", "mountPath": data_dir},
+                    # The server's socket and lock files; read-only root fs.
+                    {"name": "run", "mountPath": "/var/run/postgresql"},
+                    tmp_mount(),
+                ],
+            },
+            volumes=[empty_dir("run", "8Mi"), empty_dir("tmp")],
+        )
         self.postgres = create_stateful_set(
             "postgres-statefulset",
             ctx,

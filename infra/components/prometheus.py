@@ -26,9 +26,9 @@ from infra.components.common import (
     image_version,
     labels,
     metadata,
-    pod_security_context,
     pod_template,
     read_only_mount,
+    restricted_pod_spec,
     tmp_mount,
 )
 from infra.settings import Resources
@@ -139,39 +139,36 @@ class Prometheus(pulumi.ComponentResource):
         self.service = create_service(
             f"{name}-service", ctx, NAME, lbls, [http_service_port(PORT)], child
         )
-        pod_spec = {
-            "serviceAccountName": NAME,
-            "securityContext": pod_security_context(
-                versions.PROMETHEUS_UID, fs_group=versions.PROMETHEUS_UID
-            ),
-            "containers": [
-                {
-                    "name": "prometheus",
-                    "image": versions.PROMETHEUS_IMAGE,
-                    "args": cf.prometheus_args(
-                        f"{CONFIG_DIR}/prometheus.yml",
-                        DATA_DIR,
-                        retention_time=args.retention,
-                    ),
-                    "ports": [{"name": "http", "containerPort": PORT}],
-                    "resources": args.resources.to_k8s(),
-                    "securityContext": container_security_context(),
-                    "readinessProbe": http_probe("/-/ready", "http", period=5),
-                    "livenessProbe": http_probe("/-/healthy", "http", delay=30),
-                    "volumeMounts": [
-                        read_only_mount("config", CONFIG_DIR),
-                        read_only_mount("rules", RULES_DIR),
-                        {"name": "data", "mountPath": DATA_DIR},
-                        tmp_mount(),
-                    ],
-                }
-            ],
-            "volumes": [
+        pod_spec = restricted_pod_spec(
+            versions.PROMETHEUS_UID,
+            {
+                "name": "prometheus",
+                "image": versions.PROMETHEUS_IMAGE,
+                "args": cf.prometheus_args(
+                    f"{CONFIG_DIR}/prometheus.yml",
+                    DATA_DIR,
+                    retention_time=args.retention,
+                ),
+                "ports": [{"name": "http", "containerPort": PORT}],
+                "resources": args.resources.to_k8s(),
+                "securityContext": container_security_context(),
+                "readinessProbe": http_probe("/-/ready", "http", period=5),
+                "livenessProbe": http_probe("/-/healthy", "http", delay=30),
+                "volumeMounts": [
+                    read_only_mount("config", CONFIG_DIR),
+                    read_only_mount("rules", RULES_DIR),
+                    {"name": "data", "mountPath": DATA_DIR},
+                    tmp_mount(),
+                ],
+            },
+            volumes=[
                 config_map_volume("config", f"{NAME}-config"),
                 config_map_volume("rules", f"{NAME}-rules"),
                 empty_dir("tmp"),
             ],
-        }
+            service_account=NAME,
+            api_token=True,
+        )
         annotations = {"checksum/config": checksum(config), "checksum/rules": checksum(rules)}
         self.statefulset = create_stateful_set(
             f"{name}-statefulset",

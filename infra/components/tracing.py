@@ -24,9 +24,9 @@ from infra.components.common import (
     http_service_port,
     image_version,
     labels,
-    pod_security_context,
     pod_template,
     read_only_mount,
+    restricted_pod_spec,
     tmp_mount,
 )
 from infra.settings import Resources
@@ -143,27 +143,24 @@ class TraceBackend(pulumi.ComponentResource):
         else:
             container_args = [f"-config.file=/etc/{b.name}/{b.config_file}"]
         self.service = create_service(f"{name}-service", ctx, b.name, lbls, service_ports, child)
-        pod_spec = {
-            "automountServiceAccountToken": False,
-            "securityContext": pod_security_context(b.uid, fs_group=b.uid),
-            "containers": [
-                {
-                    "name": b.name,
-                    "image": b.image,
-                    "args": container_args,
-                    "ports": container_ports,
-                    "resources": args.resources.to_k8s(),
-                    "securityContext": container_security_context(),
-                    "readinessProbe": http_probe(b.health_path, b.health_port, period=5),
-                    "volumeMounts": [
-                        read_only_mount("config", f"/etc/{b.name}"),
-                        {"name": "data", "mountPath": b.data_dir},
-                        tmp_mount(),
-                    ],
-                }
-            ],
-            "volumes": [config_map_volume("config", f"{b.name}-config"), empty_dir("tmp")],
-        }
+        pod_spec = restricted_pod_spec(
+            b.uid,
+            {
+                "name": b.name,
+                "image": b.image,
+                "args": container_args,
+                "ports": container_ports,
+                "resources": args.resources.to_k8s(),
+                "securityContext": container_security_context(),
+                "readinessProbe": http_probe(b.health_path, b.health_port, period=5),
+                "volumeMounts": [
+                    read_only_mount("config", f"/etc/{b.name}"),
+                    {"name": "data", "mountPath": b.data_dir},
+                    tmp_mount(),
+                ],
+            },
+            volumes=[config_map_volume("config", f"{b.name}-config"), empty_dir("tmp")],
+        )
         self.statefulset = create_stateful_set(
             f"{name}-statefulset",
             ctx,
