@@ -63,6 +63,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str, separators=(",", ":"))
 
 
+class StdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is at emit time (test capture swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Route the app's and uvicorn's loggers to one JSON handler on stdout (idempotent)."""
     _install_record_factory()
@@ -70,7 +85,7 @@ def configure_logging(level: str = "INFO") -> None:
     for h in list(root.handlers):
         if h.get_name() == _HANDLER_NAME:
             root.removeHandler(h)
-    handler = logging.StreamHandler(sys.stdout)
+    handler = StdoutHandler()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
