@@ -62,9 +62,12 @@ class LocalStackOptions:
     use_grafana: bool = True  # when the binary is on PATH
     otlp_protocol: str = "http/protobuf"
     print_notifications: bool = False
-    # Flags appended to prometheus_args(): the fast timings resend firing alerts every second
-    # (default 1m) so an Alertmanager that restarts learns the active alerts at once.
-    extra_prometheus_args: list[str] = field(default_factory=list)
+    # Flags appended to prometheus_args(): resend firing alerts every few seconds (default 1m),
+    # so alerts evaluated before Alertmanager was discovered (dropped at every start) and an
+    # Alertmanager that restarts learn the active alerts at once instead of a minute later.
+    extra_prometheus_args: list[str] = field(
+        default_factory=lambda: ["--rules.alert.resend-delay=5s"]
+    )
     extra_app_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
