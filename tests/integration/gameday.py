@@ -24,8 +24,9 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from infra.local.stack import LocalStack
 from tests.integration.promapi import PrometheusAPI, poll
@@ -208,7 +209,7 @@ class GameDay:
         for alert in APP_BURST_ALERTS:
             self._fault(alert, "bad traffic burst")
         with ThreadPoolExecutor(max_workers=4) as pool:
-            jobs = [
+            jobs: list[Future[Any]] = [
                 pool.submit(
                     traffic.many,
                     SLOW_RUNS,
