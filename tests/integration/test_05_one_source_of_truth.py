@@ -2,7 +2,7 @@
 local stack ran, apart from the documented parameters.
 
 The program runs under pulumi mocks (its default settings); the ConfigMap/Secret inputs are
-captured and compared with the files in the local stack's data dir. Documented differences
+recorded and compared with the files in the local stack's data dir. Documented differences
 (infra/local/stack.py): scrape targets (Kubernetes discovery vs static), scrape/evaluation
 intervals, rule file directory, `for` scaled by FAST_FOR_SCALE, absolute runbook/dashboard URL
 bases, Alertmanager timings and receiver webhook URLs. Everything else must be identical.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
@@ -21,50 +20,22 @@ from infra import config_files as cf
 from infra.local.stack import FAST_FOR_SCALE
 from tests.integration.conftest import Target
 
-CAPTURED: dict[str, dict[str, Any]] = {}
-# How the Pulumi SDK marks a secret value on the wire (mocks see inputs in that form).
-_SECRET_SIG = "4dabf18193072939515e22adb298388d"
-
-
-def _unsecret(value: Any) -> Any:
-    if isinstance(value, dict) and _SECRET_SIG in value:
-        return _unsecret(value.get("value"))
-    return value
-
-
-class _Mocks(pulumi.runtime.Mocks):
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        if args.typ in ("kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret"):
-            name = (args.inputs.get("metadata") or {}).get("name", args.name)
-            CAPTURED[name] = dict(args.inputs)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
-        return {}, []
-
 
 @pytest.fixture(scope="module")
 def cluster_files() -> dict[str, str]:
-    """File name -> text, as the Pulumi program's ConfigMaps and Secrets carry them."""
-    pulumi.runtime.set_mocks(_Mocks(), project="observability-stack", stack="it", preview=False)
+    """File name -> text, as the Pulumi program's ConfigMaps and Secrets carry them.
+
+    Runs the program with the infra unit tests' recording mocks (tests/unit/infra/program.py),
+    default settings.
+    """
     from infra.settings import Settings
-    from infra.stack import build_stack
+    from tests.unit.infra.program import run_program
 
-    @pulumi.runtime.test
-    def program() -> pulumi.Output[Any]:
-        result = build_stack(Settings())
-        return pulumi.Output.all(
-            result.prometheus.config_map.data,
-            result.prometheus.rules_map.data,
-            result.alertmanager.secret.string_data,
-        )
-
-    program()
+    run = run_program(Settings)
     files: dict[str, str] = {}
-    for inputs in CAPTURED.values():
+    for res in run.of_kind("ConfigMap") + run.of_kind("Secret"):
         for key in ("data", "stringData"):
-            for fname, text in (_unsecret(inputs.get(key)) or {}).items():
-                files[fname] = _unsecret(text)
+            files.update(res.inputs.get(key) or {})
     return files
 
 
