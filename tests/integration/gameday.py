@@ -2,6 +2,8 @@
 
 Faults that do not interfere run at the same time, so the whole suite stays short:
 
+  rules thread (t=0)   an extra, broken rule group is loaded by a live reload and removed as soon
+                       as PrometheusRuleEvaluationFailures fires (resolves after the 5m window).
   stack thread (t=0)   the webhook receiver answers 500 to the heartbeat receiver only (so
                        Alertmanager's notifications fail while the alert about it can still be
                        delivered to chat), then Alertmanager is stopped (Prometheus fails to
@@ -25,9 +27,12 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import httpx
+
+from infra import config_files as cf
 from infra.local.stack import LocalStack
 from tests.integration.promapi import PrometheusAPI, poll
 from tests.integration.traffic import FAR_AWAY, Traffic
@@ -61,15 +66,21 @@ STACK_ALERTS = ("AlertmanagerNotificationsFailing", "PrometheusNotificationsFail
 
 # Alerts no real fault on this machine can make deliverable, and why (test 3 lists them).
 NOT_TRIGGERABLE_LOCALLY = {
-    "PrometheusRuleEvaluationFailures": (
-        "every shipped rule evaluates cleanly; a failure needs a broken rule (e.g. many-to-many "
-        "matching), i.e. a different rule set than the one under test; promtool tests cover it"
-    ),
     "PrometheusNotConnectedToAlertmanagers": (
-        "its condition is that Prometheus has no Alertmanager, so the same Prometheus cannot "
-        "deliver it to any receiver; with static targets the count never drops below 1"
+        "its condition is that Prometheus has had no Alertmanager for 5 minutes "
+        "(max_over_time [5m]), so the same Prometheus cannot deliver it to any receiver; with "
+        "static targets the discovered count never drops below 1"
     ),
 }
+
+# A rule that fails at every evaluation: `up` has several series, so one-to-one matching on no
+# labels finds duplicates ("many-to-many matching not allowed").
+BROKEN_RULE_FILE = """groups:
+  - name: gameday-broken-rule
+    rules:
+      - record: gameday:broken:many_to_many
+        expr: up * on() up
+"""
 
 
 @dataclass
@@ -96,6 +107,7 @@ class GameDay:
             "panels_checked",
             "app_down_done",
             "stack_done",
+            "rules_done",
             "done",
         ):
             self.phases[name] = threading.Event()
@@ -132,15 +144,21 @@ class GameDay:
                     for phase in ("burst_fired", "diluted", "app_down_done"):
                         self.phases[phase].set()
                 else:
-                    self.phases["stack_done"].set()
-                if all(self.phases[p].is_set() for p in ("app_down_done", "stack_done")):
+                    self.phases[f"{name}_done"].set()
+                if all(
+                    self.phases[p].is_set() for p in ("app_down_done", "stack_done", "rules_done")
+                ):
                     self.phases["done"].set()
 
         return run
 
     def start(self) -> GameDay:
         self.t0 = time.time()
-        for name, fn in (("stack", self._stack_faults), ("app", self._app_faults)):
+        for name, fn in (
+            ("stack", self._stack_faults),
+            ("app", self._app_faults),
+            ("rules", self._rule_failures),
+        ):
             thread = threading.Thread(target=self._guard(fn, name), name=f"gameday-{name}")
             thread.daemon = True
             thread.start()
@@ -177,6 +195,38 @@ class GameDay:
             timeout=420,
             interval=1,
         )
+
+    # -- a failing rule ----------------------------------------------------------------------------
+    def _rule_failures(self) -> None:
+        """PrometheusRuleEvaluationFailures: load one extra, broken rule group, then remove it.
+
+        The extra rule file is a game-day fault, added through the renderer's own rule_files
+        parameter and a live reload (POST /-/reload); the shipped rule files stay untouched and
+        prometheus.yml is restored to what the stack started with as soon as the alert fires.
+        The failures stay in increase(...[5m]), so it resolves ~5 min later, like the others.
+        """
+        stack = self.stack
+        config_path = stack.path("prometheus", "prometheus.yml")
+        original = config_path.read_text()
+        broken = stack.path("prometheus", "gameday", "broken.rules.yml")
+        broken.parent.mkdir(parents=True, exist_ok=True)
+        broken.write_text(BROKEN_RULE_FILE)
+        params = stack.prometheus_params()
+        params = replace(params, rule_files=[*params.rule_files, str(broken)])
+        rec = self._fault("PrometheusRuleEvaluationFailures", "an extra, broken rule group loaded")
+        try:
+            config_path.write_text(cf.prometheus_config(params))
+            self._reload()
+            poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=90)
+        finally:
+            config_path.write_text(original)
+            self._reload()
+        self._stop(rec.alert)
+        poll(lambda: self.resolved(rec.alert, rec.stopped or 0), timeout=420, interval=1)
+
+    def _reload(self) -> None:
+        resp = httpx.post(f"{self.stack.prometheus_url}/-/reload", timeout=30)
+        resp.raise_for_status()
 
     # -- app faults ------------------------------------------------------------------------------
     def _app_faults(self) -> None:
