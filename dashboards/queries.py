@@ -26,9 +26,6 @@ EMPTY_WHEN_HEALTHY: dict[tuple[str, str], str] = {
         "Jaeger v2 (OpenTelemetry collector) self-metrics: present only when Jaeger is the "
         "trace backend (absent locally)"
     ),
-    ("stack-health", "Trace backend target up"): (
-        "only when a trace backend is deployed and scraped as job 'traces' (absent locally)"
-    ),
 }
 
 # Functions whose range argument must be `$__rate_interval` on our dashboards.

@@ -363,6 +363,7 @@ def prometheus_args(
     external_url: str = "",
     enable_lifecycle: bool = True,
     remote_write_receiver: bool = True,
+    alert_resend_delay: str = "",
 ) -> list[str]:
     """Prometheus command-line flags (used by the StatefulSet and by the local stack).
 
@@ -385,6 +386,11 @@ def prometheus_args(
         args.append("--web.enable-lifecycle")
     if remote_write_receiver:
         args.append("--web.enable-remote-write-receiver")
+    if alert_resend_delay:
+        # Prometheus drops alerts evaluated before it has discovered an Alertmanager and resends
+        # firing ones only every minute by default; a short delay (the local stack's) makes a fresh
+        # or restarted Alertmanager learn the active alerts at once.
+        args.append(f"--rules.alert.resend-delay={alert_resend_delay}")
     return args
 
 

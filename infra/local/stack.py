@@ -62,12 +62,10 @@ class LocalStackOptions:
     use_grafana: bool = True  # when the binary is on PATH
     otlp_protocol: str = "http/protobuf"
     print_notifications: bool = False
-    # Flags appended to prometheus_args(): resend firing alerts every few seconds (default 1m),
-    # so alerts evaluated before Alertmanager was discovered (dropped at every start) and an
-    # Alertmanager that restarts learn the active alerts at once instead of a minute later.
-    extra_prometheus_args: list[str] = field(
-        default_factory=lambda: ["--rules.alert.resend-delay=5s"]
-    )
+    # Resend firing alerts every few seconds (Prometheus' default is 1m), so alerts evaluated
+    # before Alertmanager was discovered (dropped at every start) and an Alertmanager that
+    # restarts learn the active alerts at once instead of a minute later.
+    alert_resend_delay: str = "5s"
     extra_app_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -99,7 +97,7 @@ def fast_options(data_dir: Path, **overrides: Any) -> LocalStackOptions:
         heartbeat_repeat_interval="2s",
         run_sweep_interval_seconds=1.0,
         loadgen_scenario=None,
-        extra_prometheus_args=["--rules.alert.resend-delay=1s"],
+        alert_resend_delay="1s",
     )
     for key, value in overrides.items():
         setattr(opts, key, value)
@@ -305,9 +303,9 @@ class LocalStack:
             listen_address=f"127.0.0.1:{self.prometheus_port}",
             retention_time="2d",
             enable_lifecycle=True,
+            alert_resend_delay=self.options.alert_resend_delay,
         )
         binary = _require("prometheus")
-        args += self.options.extra_prometheus_args
         return self._proc("prometheus", [binary, *args], f"{self.prometheus_url}/-/ready")
 
     def alertmanager_process(self) -> ManagedProcess:

@@ -38,11 +38,8 @@ def fed(target: Target, gameday: GameDay) -> Iterator[GameDay]:
 def _absent_here(q: PanelQuery, target: Target) -> str | None:
     if q.empty_reason is None or target.stack is None:
         return None
-    # Tempo on PATH makes its panels mandatory; the job "traces" target is always scraped
-    # locally (Tempo or the OTLP receiver standing in for it).
+    # Tempo on PATH makes its panels mandatory.
     if "Tempo" in q.panel_title and target.stack.tempo_binary:
-        return None
-    if q.panel_title == "Trace backend target up":
         return None
     return q.empty_reason
 
