@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from app.loadgen import SCENARIOS
 from infra.local.stack import REPO_ROOT, LocalStack, LocalStackOptions
 
 
@@ -70,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument(
         "--fast", action="store_true", help="the integration tests' timings (1s scrape/eval)"
     )
-    p_up.add_argument("--scenario", default="normal", help="traffic simulator scenario")
+    p_up.add_argument(
+        "--scenario", default="normal", choices=SCENARIOS, help="traffic simulator scenario"
+    )
     p_up.add_argument("--status-interval", type=float, default=10.0)
     args = parser.parse_args(argv)
     if args.command == "up":
