@@ -79,6 +79,8 @@ class ManagedProcess:
     cwd: Path | None = None
     ready_url: str | None = None
     popen: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    # Where this start's output begins in the (appended) log: errors quote only this run.
+    log_offset: int = field(default=0, init=False, repr=False)
 
     def start(self) -> ManagedProcess:
         """Start the child in a new session (its own process group), logging to log_path."""
@@ -90,6 +92,7 @@ class ManagedProcess:
             env.update(self.env)
         # Append so that a restart keeps the earlier log (tests read the app's log lines).
         with open(self.log_path, "ab") as log:
+            self.log_offset = log.tell()
             self.popen = subprocess.Popen(
                 list(self.args),
                 stdin=subprocess.DEVNULL,
@@ -154,8 +157,11 @@ class ManagedProcess:
             os.killpg(self.popen.pid, sig)
 
     def log_tail(self, lines: int = 30) -> str:
+        """The last lines this start of the process wrote (not earlier runs' output)."""
         try:
-            text = self.log_path.read_text(errors="replace")
+            with open(self.log_path, "rb") as log:
+                log.seek(self.log_offset)
+                text = log.read().decode(errors="replace")
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
