@@ -6,7 +6,7 @@ from typing import Final
 
 NAMESPACE: Final = "namespace"
 # {component: {"name": service name, "port": port number}} for app, prometheus, alertmanager,
-# grafana, traces (and postgres when in the stack).
+# grafana, traces (and postgres when in the stack, e2e-receiver in e2e test mode).
 SERVICES: Final = "services"
 # {component: "kubectl -n NS port-forward svc/NAME LOCAL:PORT"}, ready to paste.
 PORT_FORWARD: Final = "portForwardCommands"
@@ -16,6 +16,8 @@ GRAFANA_ADMIN_USER: Final = "grafanaAdminUser"
 GRAFANA_ADMIN_PASSWORD: Final = "grafanaAdminPassword"
 TRACING_BACKEND: Final = "tracingBackend"
 RENDER_DIRECTORY: Final = "renderDirectory"
+# bool: the stack runs with e2eTestMode (fast timings, e2e receiver, gameday rule ConfigMap).
+E2E_TEST_MODE: Final = "e2eTestMode"
 
 ALL: Final = (
     NAMESPACE,
@@ -25,4 +27,5 @@ ALL: Final = (
     GRAFANA_ADMIN_USER,
     GRAFANA_ADMIN_PASSWORD,
     TRACING_BACKEND,
+    E2E_TEST_MODE,
 )

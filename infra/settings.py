@@ -14,7 +14,12 @@ Keys (project namespace "observability-stack", all optional unless noted):
   databaseUrl* (external PostgreSQL; in-stack PostgreSQL when absent), postgresStorageSize,
   resources (object: component -> {requests: {cpu, memory}, limits: {cpu, memory}}),
   renderDirectory (write manifests there instead of applying them),
-  requireReceivers (true in prod: refuse to deploy until a pager/chat/webhook receiver is set).
+  requireReceivers (true in prod: refuse to deploy until a pager/chat/webhook receiver is set),
+  e2eTestMode (default false; for throw-away stacks the integration tests' game day runs against:
+    the timings of infra.fast_timings.FAST, which override scrapeInterval and evaluationInterval
+    (1s), scaled alert `for`s and fast Alertmanager group timings, every receiver also notifying
+    an in-stack webhook receiver (e2e-receiver), an empty `prometheus-gameday` rule ConfigMap the
+    tests fill at run time, and fault injection enabled in the app. Refused with requireReceivers).
   (* = secret: `pulumi config set --secret KEY VALUE`)
 """
 
@@ -28,6 +33,7 @@ import pulumi
 
 from infra import versions
 from infra.config_files import parse_duration
+from infra.fast_timings import FAST
 
 COMPONENTS = ("app", "postgres", "prometheus", "alertmanager", "grafana", "traces")
 TracingBackend = Literal["tempo", "jaeger"]
@@ -109,8 +115,15 @@ class Settings:
     postgres_storage_size: str = "1Gi"
     resources: Mapping[str, Resources] = field(default_factory=lambda: dict(DEFAULT_RESOURCES))
     render_directory: str | None = None
+    # A throw-away stack for the integration tests' game day (see the module docstring).
+    e2e_test_mode: bool = False
 
     def __post_init__(self) -> None:
+        if self.e2e_test_mode:
+            # The game day waits on the same timings as against the local stack; the intervals
+            # are set here so that every consumer (Prometheus, Grafana's datasource) sees them.
+            object.__setattr__(self, "scrape_interval", FAST.scrape_interval)
+            object.__setattr__(self, "evaluation_interval", FAST.evaluation_interval)
         if self.tracing_backend not in ("tempo", "jaeger"):
             raise ValueError(
                 f"tracingBackend must be tempo or jaeger, not {self.tracing_backend!r}"
@@ -156,6 +169,14 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
     """Read the stack config once and return typed settings."""
     cfg = config or pulumi.Config()
     d = Settings()
+    e2e_test_mode = bool(cfg.get_bool("e2eTestMode"))
+    if e2e_test_mode and cfg.get_bool("requireReceivers"):
+        # requireReceivers marks a production stack; e2e mode enables fault injection and
+        # second-scale alert timings, which must never reach one.
+        raise ValueError(
+            "e2eTestMode and requireReceivers are both true: e2eTestMode is for throw-away test "
+            "stacks only (fault injection, 1s timings), not for a stack that requires receivers"
+        )
     receiver_keys = ("alertWebhookUrl", "slackWebhookUrl", "pagerdutyRoutingKey")
     if cfg.get_bool("requireReceivers") and not any(cfg.get(k) for k in receiver_keys):
         raise ValueError(
@@ -196,4 +217,5 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         postgres_storage_size=cfg.get("postgresStorageSize") or d.postgres_storage_size,
         resources=_resources(cfg.get_object("resources")),
         render_directory=cfg.get("renderDirectory") or None,
+        e2e_test_mode=e2e_test_mode,
     )

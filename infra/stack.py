@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from infra import outputs
 from infra.components import alertmanager as am
+from infra.components import e2e_receiver as er
 from infra.components import grafana as gf
 from infra.components import mission_app as ma
 from infra.components import prometheus as pm
@@ -35,6 +36,7 @@ class StackResult:
     traces: tr.TraceBackend
     network_policies: NetworkPolicies
     provider: k8s.Provider | None
+    e2e_receiver: er.E2EReceiver | None = None  # e2e test mode only
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,6 +101,7 @@ def build_stack(settings: Settings) -> StackResult:
             postgres_storage_size=settings.postgres_storage_size,
             otlp_endpoint=traces.otlp_grpc_endpoint,
             database_url=settings.database_url,
+            e2e_test_mode=settings.e2e_test_mode,
         ),
         child_opts,
     )
@@ -110,8 +113,16 @@ def build_stack(settings: Settings) -> StackResult:
             storage_size=settings.alertmanager_storage_size,
             resources=res["alertmanager"],
             receivers=settings.receivers,
+            e2e_test_mode=settings.e2e_test_mode,
         ),
         child_opts,
+    )
+    e2e_receiver = (
+        er.E2EReceiver(
+            "e2e-receiver", ctx, er.E2EReceiverArgs(image=settings.app_image), child_opts
+        )
+        if settings.e2e_test_mode
+        else None
     )
     prometheus = pm.Prometheus(
         "prometheus",
@@ -132,6 +143,7 @@ def build_stack(settings: Settings) -> StackResult:
             },
             grafana_url=settings.grafana_url,
             runbook_base_url=settings.runbook_base_url,
+            e2e_test_mode=settings.e2e_test_mode,
         ),
         child_opts,
     )
@@ -165,6 +177,7 @@ def build_stack(settings: Settings) -> StackResult:
             traces_query_port=backend.query_port,
             postgres=ma.POSTGRES_NAME if app.postgres_in_stack else None,
             alertmanager_clustered=settings.alertmanager_replicas > 1,
+            e2e_receiver=er.NAME if e2e_receiver else None,
         ),
         child_opts,
     )
@@ -178,6 +191,8 @@ def build_stack(settings: Settings) -> StackResult:
     }
     if app.postgres_in_stack:
         services["postgres"] = (ma.POSTGRES_NAME, ma.POSTGRES_PORT)
+    if e2e_receiver:
+        services[er.NAME] = (er.NAME, er.PORT)
     result = StackResult(
         namespace=namespace,
         app=app,
@@ -187,6 +202,7 @@ def build_stack(settings: Settings) -> StackResult:
         traces=traces,
         network_policies=policies,
         provider=provider,
+        e2e_receiver=e2e_receiver,
     )
     result.outputs = {
         outputs.NAMESPACE: namespace.metadata.apply(lambda m: m["name"] if m else ns),
@@ -198,6 +214,7 @@ def build_stack(settings: Settings) -> StackResult:
         outputs.GRAFANA_ADMIN_USER: settings.grafana_admin_user,
         outputs.GRAFANA_ADMIN_PASSWORD: grafana.admin_password,
         outputs.TRACING_BACKEND: settings.tracing_backend,
+        outputs.E2E_TEST_MODE: settings.e2e_test_mode,
     }
     if settings.render_directory:
         result.outputs[outputs.RENDER_DIRECTORY] = settings.render_directory

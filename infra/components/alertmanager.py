@@ -1,8 +1,12 @@
 """Alertmanager: StatefulSet with a PVC (silences, notification log), alertmanager.yml in a Secret
-(it carries receiver URLs and keys), a headless Service for peer discovery when replicas > 1."""
+(it carries receiver URLs and keys), a headless Service for peer discovery when replicas > 1.
+
+In e2e test mode the group timings come from FAST and every receiver also notifies the in-stack
+e2e receiver (infra/components/e2e_receiver.py), as the local stack's receivers do."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pulumi
@@ -28,6 +32,7 @@ from infra.components.common import (
     restricted_pod_spec,
     tmp_mount,
 )
+from infra.fast_timings import E2E_RECEIVER_NAME, E2E_RECEIVER_PORT, FAST
 from infra.settings import Receivers, Resources
 
 NAME = "alertmanager"
@@ -45,6 +50,7 @@ class AlertmanagerArgs:
     resources: Resources
     receivers: Receivers
     external_url: str = ""
+    e2e_test_mode: bool = False
 
 
 def pod_addresses(ctx: Context, replicas: int, port: int) -> list[str]:
@@ -52,8 +58,17 @@ def pod_addresses(ctx: Context, replicas: int, port: int) -> list[str]:
     return [f"{NAME}-{i}.{HEADLESS}.{ctx.namespace}.svc:{port}" for i in range(replicas)]
 
 
-def render(receivers: Receivers) -> pulumi.Output[str]:
-    """alertmanager.yml, resolved from the (secret) receiver settings; stays a secret Output."""
+def e2e_receiver_urls(ctx: Context) -> dict[str, str]:
+    """Receiver name -> its path on the e2e receiver, which records each under its own name."""
+    base = f"http://{E2E_RECEIVER_NAME}.{ctx.namespace}.svc:{E2E_RECEIVER_PORT}"
+    return {name: f"{base}/{name}" for name in cf.RECEIVERS}
+
+
+def render(ctx: Context, receivers: Receivers, e2e_test_mode: bool = False) -> pulumi.Output[str]:
+    """alertmanager.yml, resolved from the (secret) receiver settings; stays a secret Output.
+
+    e2e_test_mode: FAST group timings, and every receiver also posts to the e2e receiver.
+    """
     values = [
         receivers.webhook_url or "",
         receivers.slack_webhook_url or "",
@@ -63,15 +78,23 @@ def render(receivers: Receivers) -> pulumi.Output[str]:
 
     def build(resolved: list[str]) -> str:
         webhook, slack, pagerduty, heartbeat = resolved
-        return cf.alertmanager_config(
-            cf.AlertmanagerConfig(
-                webhook_url=webhook,
-                slack_webhook_url=slack,
-                slack_channel=receivers.slack_channel,
-                pagerduty_routing_key=pagerduty,
-                heartbeat_url=heartbeat,
-            )
+        params = cf.AlertmanagerConfig(
+            webhook_url=webhook,
+            slack_webhook_url=slack,
+            slack_channel=receivers.slack_channel,
+            pagerduty_routing_key=pagerduty,
+            heartbeat_url=heartbeat,
         )
+        if e2e_test_mode:
+            params = dataclasses.replace(
+                params,
+                group_wait=FAST.group_wait,
+                group_interval=FAST.group_interval,
+                repeat_interval=FAST.repeat_interval,
+                heartbeat_repeat_interval=FAST.heartbeat_repeat_interval,
+                receiver_webhook_urls=e2e_receiver_urls(ctx),
+            )
+        return cf.alertmanager_config(params)
 
     return pulumi.Output.secret(pulumi.Output.all(*values).apply(build))
 
@@ -90,7 +113,7 @@ class Alertmanager(pulumi.ComponentResource):
         super().__init__("observability:stack:Alertmanager", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         lbls = labels(ctx, NAME, "alerting", image_version(versions.ALERTMANAGER_IMAGE))
-        config = render(args.receivers)
+        config = render(ctx, args.receivers, args.e2e_test_mode)
         self.targets = pod_addresses(ctx, args.replicas, PORT)
 
         self.secret = create(

@@ -1,5 +1,8 @@
 """The mission service: Deployment, Service, ServiceAccount, DATABASE_URL Secret and, unless an
-external database is configured, a PostgreSQL StatefulSet with its PVC, Service and password."""
+external database is configured, a PostgreSQL StatefulSet with its PVC, Service and password.
+
+In e2e test mode the app runs as the local game day's does: fault injection on, a fast run sweep,
+every request traced and spans exported within half a second."""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from infra.components.common import (
     secret_key_env,
     tmp_mount,
 )
+from infra.fast_timings import FAST
 from infra.settings import Resources
 
 APP_NAME = "mission-app"
@@ -50,6 +54,7 @@ class MissionAppArgs:
     postgres_storage_size: str
     otlp_endpoint: str  # gRPC OTLP endpoint of the trace backend (http://tempo:4317)
     database_url: pulumi.Output[str] | None  # None: in-stack PostgreSQL
+    e2e_test_mode: bool = False
 
 
 class MissionApp(pulumi.ComponentResource):
@@ -101,6 +106,17 @@ class MissionApp(pulumi.ComponentResource):
                 "value": f"k8s.namespace.name={ctx.namespace},k8s.pod.name=$(POD_NAME)",
             },
         ]
+        if args.e2e_test_mode:
+            env += [
+                {"name": "FAULT_INJECTION_ENABLED", "value": "true"},
+                {
+                    "name": "RUN_SWEEP_INTERVAL_SECONDS",
+                    "value": str(FAST.run_sweep_interval_seconds),
+                },
+                # Every request sampled, so every exemplar's trace id has spans to be found.
+                {"name": "OTEL_TRACES_SAMPLER", "value": "always_on"},
+                {"name": "OTEL_BSP_SCHEDULE_DELAY", "value": "500"},
+            ]
         pod_spec = restricted_pod_spec(
             versions.APP_UID,
             {

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components.common import Context, create, labels, metadata, selector
+from infra.fast_timings import E2E_RECEIVER_PORT
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,12 @@ def flows(
     traces_query_port: int,
     postgres: str | None,
     alertmanager_clustered: bool,
+    e2e_receiver: str | None = None,
 ) -> list[Flow]:
-    """Every allowed flow, by workload name (app.kubernetes.io/name)."""
+    """Every allowed flow, by workload name (app.kubernetes.io/name).
+
+    e2e_receiver: the e2e test stack's webhook receiver (None: not deployed).
+    """
     out = [
         # Users (port-forward, an ingress controller in another namespace) reach app and Grafana.
         Flow("users-to-app", app, [8000], None),
@@ -70,6 +75,12 @@ def flows(
                 [(9094, "TCP"), (9094, "UDP")],
                 [alertmanager],
             )
+        )
+    if e2e_receiver:
+        # Only Alertmanager notifies it; the tests read it through a port-forward, which
+        # network policies do not apply to.
+        out.append(
+            Flow("alertmanager-to-e2e-receiver", e2e_receiver, [E2E_RECEIVER_PORT], [alertmanager])
         )
     return out
 

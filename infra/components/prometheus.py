@@ -1,5 +1,9 @@
 """Prometheus: StatefulSet with a PVC, namespace-scoped discovery RBAC, config and rule ConfigMaps
-rendered by infra.config_files, checksum annotations so config changes roll the pods."""
+rendered by infra.config_files, checksum annotations so config changes roll the pods.
+
+In e2e test mode the rules' `for`s are scaled by FAST.for_scale, firing alerts are resent every
+FAST.alert_resend_delay, and an empty `prometheus-gameday` ConfigMap is mounted and globbed in
+rule_files, so the game day can add a rule file at run time and POST /-/reload."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from infra.components.common import (
     restricted_pod_spec,
     tmp_mount,
 )
+from infra.fast_timings import FAST, GAMEDAY_CONFIG_MAP, GAMEDAY_RULES_DIR, GAMEDAY_RULES_GLOB
 from infra.settings import Resources
 
 NAME = "prometheus"
@@ -54,21 +59,26 @@ class PrometheusArgs:
     components: Mapping[str, tuple[str, str]]
     grafana_url: str
     runbook_base_url: str
+    e2e_test_mode: bool = False
 
 
 def render(ctx: Context, args: PrometheusArgs) -> tuple[str, dict[str, str]]:
     """prometheus.yml and the rule files, exactly as they go into the ConfigMaps."""
     rules = cf.rule_files(
-        for_scale=1.0,
+        for_scale=FAST.for_scale if args.e2e_test_mode else 1.0,
         grafana_url=args.grafana_url,
         runbook_base_url=args.runbook_base_url,
         min_for=args.evaluation_interval,
     )
+    rule_paths = [f"{RULES_DIR}/{name}" for name in rules]
+    if args.e2e_test_mode:
+        # A glob: it matches nothing until the game day adds a file to the gameday ConfigMap.
+        rule_paths.append(f"{GAMEDAY_RULES_DIR}/{GAMEDAY_RULES_GLOB}")
     config = cf.prometheus_config(
         cf.PrometheusConfig(
             scrape_interval=args.scrape_interval,
             evaluation_interval=args.evaluation_interval,
-            rule_files=[f"{RULES_DIR}/{name}" for name in rules],
+            rule_files=rule_paths,
             alertmanager_targets=list(args.alertmanager_targets),
             kubernetes=cf.KubernetesDiscovery(
                 namespace=ctx.namespace, components=dict(args.components)
@@ -125,6 +135,13 @@ class Prometheus(pulumi.ComponentResource):
         self.rules_map = create_config_map(
             f"{name}-rules", ctx, f"{NAME}-rules", lbls, rules, child
         )
+        self.gameday_map: k8s.core.v1.ConfigMap | None = None
+        if args.e2e_test_mode:
+            # Empty on purpose: the game day adds a rule file at run time. Pulumi sets no key of
+            # it, so a live patch is neither in the checksum below nor owned by Pulumi.
+            self.gameday_map = create_config_map(
+                f"{name}-gameday", ctx, GAMEDAY_CONFIG_MAP, lbls, {}, child
+            )
         headless = f"{NAME}-headless"
         self.headless_service = create_service(
             f"{name}-headless",
@@ -139,6 +156,20 @@ class Prometheus(pulumi.ComponentResource):
         self.service = create_service(
             f"{name}-service", ctx, NAME, lbls, [http_service_port(PORT)], child
         )
+        mounts = [
+            read_only_mount("config", CONFIG_DIR),
+            read_only_mount("rules", RULES_DIR),
+            {"name": "data", "mountPath": DATA_DIR},
+            tmp_mount(),
+        ]
+        volumes = [
+            config_map_volume("config", f"{NAME}-config"),
+            config_map_volume("rules", f"{NAME}-rules"),
+            empty_dir("tmp"),
+        ]
+        if args.e2e_test_mode:
+            mounts.append(read_only_mount("gameday", GAMEDAY_RULES_DIR))
+            volumes.append(config_map_volume("gameday", GAMEDAY_CONFIG_MAP))
         pod_spec = restricted_pod_spec(
             versions.PROMETHEUS_UID,
             {
@@ -148,24 +179,16 @@ class Prometheus(pulumi.ComponentResource):
                     f"{CONFIG_DIR}/prometheus.yml",
                     DATA_DIR,
                     retention_time=args.retention,
+                    alert_resend_delay=FAST.alert_resend_delay if args.e2e_test_mode else "",
                 ),
                 "ports": [{"name": "http", "containerPort": PORT}],
                 "resources": args.resources.to_k8s(),
                 "securityContext": container_security_context(),
                 "readinessProbe": http_probe("/-/ready", "http", period=5),
                 "livenessProbe": http_probe("/-/healthy", "http", delay=30),
-                "volumeMounts": [
-                    read_only_mount("config", CONFIG_DIR),
-                    read_only_mount("rules", RULES_DIR),
-                    {"name": "data", "mountPath": DATA_DIR},
-                    tmp_mount(),
-                ],
+                "volumeMounts": mounts,
             },
-            volumes=[
-                config_map_volume("config", f"{NAME}-config"),
-                config_map_volume("rules", f"{NAME}-rules"),
-                empty_dir("tmp"),
-            ],
+            volumes=volumes,
             service_account=NAME,
             api_token=True,
         )
@@ -179,6 +202,11 @@ class Prometheus(pulumi.ComponentResource):
             replicas=args.replicas,
             template=pod_template(lbls, pod_spec, annotations),
             storage_size=args.storage_size,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.config_map, self.rules_map]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[
+                    m for m in (self.config_map, self.rules_map, self.gameday_map) if m is not None
+                ],
+            ),
         )
         self.register_outputs({"service": NAME})

@@ -17,6 +17,7 @@ import yaml
 
 from infra import config_files as cf
 from infra import outputs as out
+from infra.fast_timings import FAST, GAMEDAY_RULES_DIR, GAMEDAY_RULES_GLOB
 from infra.settings import Receivers, Settings
 from tests.unit.infra.program import ProgramRun, RecordingMocks, run_program
 from tests.unit.infra.test_config_files import (
@@ -43,8 +44,9 @@ def default_settings() -> Settings:
     return Settings()
 
 
-def all_options() -> Settings:
+def all_options(e2e_test_mode: bool = True) -> Settings:
     return Settings(
+        e2e_test_mode=e2e_test_mode,
         tracing_backend="jaeger",
         alertmanager_replicas=2,
         app_replicas=3,
@@ -70,6 +72,9 @@ def rendered(render_dir: str) -> Callable[[], Settings]:
 VARIANTS: dict[str, Callable[[], Settings]] = {
     "default": default_settings,
     "all-options": all_options,
+    # Everything but e2eTestMode: the production shape with every receiver configured.
+    "all-but-e2e": lambda: all_options(e2e_test_mode=False),
+    "e2e-only": lambda: Settings(e2e_test_mode=True),
     "jaeger-only": lambda: Settings(tracing_backend="jaeger"),
     "external-db-only": lambda: Settings(database_url=pulumi.Output.secret(SECRETS["database"])),
     "render-dir": rendered("/tmp/rendered-manifests"),
@@ -240,9 +245,10 @@ def test_rules_configmap_is_exactly_the_packaged_rules(run: ProgramRun) -> None:
     settings = run.settings
     assert settings is not None
     rules = run.named("ConfigMap", "prometheus-rules").inputs["data"]
-    # The same call infra/local makes, with the cluster's parameters (no `for` scaling).
+    # The same call infra/local makes, with the cluster's parameters (no `for` scaling outside
+    # e2e test mode; in it, the local game day's).
     expected = cf.rule_files(
-        for_scale=1.0,
+        for_scale=FAST.for_scale if settings.e2e_test_mode else 1.0,
         grafana_url=settings.grafana_url,
         runbook_base_url=settings.runbook_base_url,
         min_for=settings.evaluation_interval,
@@ -252,7 +258,10 @@ def test_rules_configmap_is_exactly_the_packaged_rules(run: ProgramRun) -> None:
     config = yaml.safe_load(
         run.named("ConfigMap", "prometheus-config").inputs["data"]["prometheus.yml"]
     )
-    assert config["rule_files"] == [f"/etc/prometheus/rules/{name}" for name in expected]
+    paths = [f"/etc/prometheus/rules/{name}" for name in expected]
+    if settings.e2e_test_mode:
+        paths.append(f"{GAMEDAY_RULES_DIR}/{GAMEDAY_RULES_GLOB}")
+    assert config["rule_files"] == paths
 
 
 def test_dashboards_configmap_is_the_build(run: ProgramRun) -> None:
@@ -271,6 +280,9 @@ def test_promtool_checks_configmap_config_and_rules(run: ProgramRun, tmp_path: P
         (tmp_path / name).write_text(text)
     text = run.named("ConfigMap", "prometheus-config").inputs["data"]["prometheus.yml"]
     text = text.replace("/etc/prometheus/rules/", f"{tmp_path}/")
+    # e2e mode's gameday glob, on an empty directory as in a fresh pod: it adds no file.
+    (tmp_path / "gameday").mkdir()
+    text = text.replace(f"{GAMEDAY_RULES_DIR}/", f"{tmp_path}/gameday/")
     if not promtool_has_kubernetes_sd(tmp_path):
         text = kubernetes_sd_as_static(text)
     (tmp_path / "prometheus.yml").write_text(text)
@@ -505,6 +517,10 @@ def test_network_policies_allow_exactly_the_flows(run: ProgramRun) -> None:
     if "postgres" in run.outputs[out.SERVICES]:
         needed.append(("mission-app", "postgres", 5432))
         assert not allowed(run, "grafana", "postgres", 5432)
+    if "e2e-receiver" in run.outputs[out.SERVICES]:
+        needed.append(("alertmanager", "e2e-receiver", 9095))
+        for source in (None, "prometheus", "mission-app", "grafana"):
+            assert not allowed(run, source, "e2e-receiver", 9095), source
     for source, target, port in needed:
         assert allowed(run, source, target, port), (source, target, port)
     # And nothing broader than that:

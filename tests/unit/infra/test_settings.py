@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from infra import outputs as out
+from infra.fast_timings import FAST
 from infra.settings import Settings, load_settings
 from tests.unit.infra.program import run_program
 
@@ -122,3 +123,23 @@ def test_prod_requires_a_receiver() -> None:
     values = stack_file_config("prod")
     with pytest.raises(Exception, match="requireReceivers"):
         load(values)
+
+
+def test_e2e_test_mode_takes_the_fast_intervals() -> None:
+    assert load({}).e2e_test_mode is False
+    settings = load({"e2eTestMode": "true", "scrapeInterval": "30s", "evaluationInterval": "1m"})
+    assert settings.e2e_test_mode is True
+    assert settings.scrape_interval == FAST.scrape_interval
+    assert settings.evaluation_interval == FAST.evaluation_interval
+    direct = Settings(e2e_test_mode=True)
+    assert (direct.scrape_interval, direct.evaluation_interval) == ("1s", "1s")
+
+
+def test_e2e_test_mode_refused_with_require_receivers() -> None:
+    values = {**stack_file_config("prod"), "e2eTestMode": True}
+    values["pagerdutyRoutingKey"] = "placeholder-routing-key"
+    with pytest.raises(ValueError, match="e2eTestMode and requireReceivers"):
+        load(values, ("pagerdutyRoutingKey",))
+    # Even before the missing receiver is reported: the clearer mistake comes first.
+    with pytest.raises(ValueError, match="e2eTestMode and requireReceivers"):
+        load({"requireReceivers": True, "e2eTestMode": True})
