@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import config_files as cf
+from infra.fast_timings import FAST, GAMEDAY_RULES_GLOB
 from infra.local.otlp_receiver import OtlpReceiver
 from infra.local.processes import ManagedProcess, Supervisor, find_binary, free_port, http_ok
 from infra.local.webhook_receiver import Notification, WebhookReceiver
@@ -67,6 +68,8 @@ class LocalStackOptions:
     # restarts learn the active alerts at once instead of a minute later.
     alert_resend_delay: str = "5s"
     extra_app_env: dict[str, str] = field(default_factory=dict)
+    # Also load <data_dir>/prometheus/gameday/*.yml (empty; a game day adds a broken rule group).
+    gameday_rules: bool = False
 
     @classmethod
     def for_make_up(cls, data_dir: Path, fast: bool = False) -> LocalStackOptions:
@@ -80,24 +83,21 @@ class LocalStackOptions:
         return opts
 
 
-# The integration tests' timings: scrape + evaluate every 1s and every alert `for` times
-# FAST_FOR_SCALE (5m -> 3s, 10m -> 6s, 1h -> 36s), never below the 1s evaluation interval.
-FAST_FOR_SCALE = 0.01
-
-
 def fast_options(data_dir: Path, **overrides: Any) -> LocalStackOptions:
+    """The integration tests' timings (infra.fast_timings.FAST, shared with e2e test stacks)."""
     opts = LocalStackOptions(
         data_dir=data_dir,
-        scrape_interval="1s",
-        evaluation_interval="1s",
-        for_scale=FAST_FOR_SCALE,
-        group_wait="1s",
-        group_interval="1s",
-        repeat_interval="1h",
-        heartbeat_repeat_interval="2s",
-        run_sweep_interval_seconds=1.0,
+        scrape_interval=FAST.scrape_interval,
+        evaluation_interval=FAST.evaluation_interval,
+        for_scale=FAST.for_scale,
+        group_wait=FAST.group_wait,
+        group_interval=FAST.group_interval,
+        repeat_interval=FAST.repeat_interval,
+        heartbeat_repeat_interval=FAST.heartbeat_repeat_interval,
+        run_sweep_interval_seconds=FAST.run_sweep_interval_seconds,
         loadgen_scenario=None,
-        alert_resend_delay="1s",
+        alert_resend_delay=FAST.alert_resend_delay,
+        gameday_rules=True,
     )
     for key, value in overrides.items():
         setattr(opts, key, value)
@@ -180,6 +180,10 @@ class LocalStack:
         return self.path("logs", "app.log")
 
     @property
+    def gameday_rules_dir(self) -> Path:
+        return self.path("prometheus", "gameday")
+
+    @property
     def loadgen_log_path(self) -> Path:
         return self.path("logs", "loadgen.log")
 
@@ -198,10 +202,13 @@ class LocalStack:
             static["traces"] = [f"127.0.0.1:{self.otlp.http_port}"]
         if self.grafana_binary:
             static["grafana"] = [f"127.0.0.1:{self.grafana_port}"]
+        rule_files = [str(self.path("prometheus", "rules", name)) for name in rules]
+        if self.options.gameday_rules:
+            rule_files.append(str(self.gameday_rules_dir / GAMEDAY_RULES_GLOB))
         return cf.PrometheusConfig(
             scrape_interval=self.options.scrape_interval,
             evaluation_interval=self.options.evaluation_interval,
-            rule_files=[str(self.path("prometheus", "rules", name)) for name in rules],
+            rule_files=rule_files,
             alertmanager_targets=[f"127.0.0.1:{self.alertmanager_port}"],
             static_targets=static,
         )
@@ -257,6 +264,8 @@ class LocalStack:
 
             for uid, dash in build_all().items():
                 files[f"grafana/dashboards/{uid}.json"] = json.dumps(dash, indent=2, sort_keys=True)
+        if o.gameday_rules:
+            self.gameday_rules_dir.mkdir(parents=True, exist_ok=True)
         for rel, text in files.items():
             target = self.path(rel)
             target.parent.mkdir(parents=True, exist_ok=True)
