@@ -4,19 +4,29 @@ Alertmanager posts version-4 webhook payloads to http://HOST:PORT/<receiver name
 heartbeat, default: the receiver names of the rendered alertmanager.yml). Every payload is kept
 in memory with its receiver path and arrival time, optionally printed as one line, and the server
 can be switched to answer 500 so that Alertmanager's notifications fail on purpose.
+
+The same switch and the recorded notifications are served over HTTP (GET /-/notifications?since=T,
+PUT /-/fail), so the integration tests drive a receiver in this process and one running as a pod
+of an e2e test stack (infra/components/e2e_receiver.py) through the same ReceiverClient. The
+module is standard library only so that the pod can run it as a script:
+`python webhook_receiver.py --host 0.0.0.0 --port 9095`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 RECEIVER_NAMES = ("pager", "chat", "heartbeat", "default")
+_FAIL_USAGE = b'{"error": "expected {status: 100..599 or null, receivers: [names] or null}"}'
 
 
 @dataclass
@@ -38,6 +48,17 @@ class Notification:
     @property
     def alerts(self) -> list[dict[str, Any]]:
         return list(self.payload.get("alerts", []))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "receiver_path": self.receiver_path,
+            "payload": self.payload,
+            "received_at": self.received_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Notification:
+        return cls(str(data["receiver_path"]), dict(data["payload"]), float(data["received_at"]))
 
     def summary_line(self) -> str:
         firing = ",".join(sorted(set(self.alertnames)))
@@ -93,10 +114,46 @@ class WebhookReceiver:
                 self._answer(200, b"{}")
 
             def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                if path == "/-/notifications":
+                    params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+                    try:
+                        since = float(params.get("since") or 0)
+                    except ValueError:
+                        self._answer(400, b'{"error": "since must be a number"}')
+                        return
+                    notes = [
+                        n.to_json() for n in receiver.notifications() if n.received_at >= since
+                    ]
+                    self._answer(200, json.dumps({"notifications": notes}).encode())
+                    return
                 # A readiness probe and a tiny view for humans.
                 with receiver._lock:
                     count = len(receiver._notifications)
                 self._answer(200, json.dumps({"notifications": count}).encode())
+
+            def do_PUT(self) -> None:
+                if self.path != "/-/fail":
+                    self._answer(404, b'{"error": "PUT /-/fail only"}')
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                    status, receivers = body.get("status"), body.get("receivers")
+                    valid = (status is None or (type(status) is int and 100 <= status <= 599)) and (
+                        receivers is None
+                        or (
+                            isinstance(receivers, list)
+                            and all(isinstance(r, str) for r in receivers)
+                        )
+                    )
+                except (ValueError, AttributeError):
+                    valid = False
+                if not valid:
+                    self._answer(400, _FAIL_USAGE)
+                    return
+                receiver.fail_with(status, receivers)
+                self._answer(200, json.dumps({"failing": receiver.failing}).encode())
 
             def _answer(self, status: int, body: bytes) -> None:
                 self.send_response(status)
@@ -174,15 +231,7 @@ class WebhookReceiver:
         since: float = 0.0,
     ) -> list[tuple[Notification, dict[str, Any]]]:
         """(notification, alert) pairs for this alert name in this state, newest last."""
-        found = []
-        for note in self.notifications():
-            if note.received_at < since or (receiver and note.receiver_path != receiver):
-                continue
-            for alert in note.alerts:
-                labels = alert.get("labels", {})
-                if labels.get("alertname") == alertname and alert.get("status") == status:
-                    found.append((note, alert))
-        return found
+        return find_alerts(self.notifications(), alertname, status, receiver, since)
 
     def wait_for(
         self,
@@ -194,15 +243,111 @@ class WebhookReceiver:
         interval: float = 0.1,
     ) -> tuple[Notification, dict[str, Any]] | None:
         """Poll until a matching alert arrives; the first match, or None after timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.find(alertname, status, receiver, since)
-            if found:
-                return found[0]
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(interval)
+        return _wait_for(lambda: self.find(alertname, status, receiver, since), timeout, interval)
+
+
+def find_alerts(
+    notes: Iterable[Notification],
+    alertname: str,
+    status: str = "firing",
+    receiver: str | None = None,
+    since: float = 0.0,
+) -> list[tuple[Notification, dict[str, Any]]]:
+    """(notification, alert) pairs for this alert name in this state, in arrival order."""
+    found = []
+    for note in notes:
+        if note.received_at < since or (receiver and note.receiver_path != receiver):
+            continue
+        for alert in note.alerts:
+            labels = alert.get("labels", {})
+            if labels.get("alertname") == alertname and alert.get("status") == status:
+                found.append((note, alert))
+    return found
+
+
+def _wait_for(
+    find: Callable[[], list[tuple[Notification, dict[str, Any]]]], timeout: float, interval: float
+) -> tuple[Notification, dict[str, Any]] | None:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = find()
+        if found:
+            return found[0]
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
+class ReceiverClient:
+    """The tests' view of a WebhookReceiver through its HTTP API, in this process or in a pod.
+
+    `since` and received_at are Unix times of the receiver's clock: the same clock locally, the
+    node's clock in a cluster (compare with the runner's only where they are in sync, as on kind).
+    """
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout) as resp:
+            return json.loads(resp.read())
+
+    def notifications(self, since: float = 0.0) -> list[Notification]:
+        data = self._call("GET", f"/-/notifications?since={since!r}")
+        return [Notification.from_json(n) for n in data["notifications"]]
+
+    def fail_with(self, status: int | None = 500, receivers: Iterable[str] | None = None) -> None:
+        """Make the receiver answer `status` (None: back to normal); see WebhookReceiver."""
+        body = {"status": status, "receivers": None if receivers is None else sorted(receivers)}
+        self._call("PUT", "/-/fail", body)
+
+    def find(
+        self,
+        alertname: str,
+        status: str = "firing",
+        receiver: str | None = None,
+        since: float = 0.0,
+    ) -> list[tuple[Notification, dict[str, Any]]]:
+        return find_alerts(self.notifications(since), alertname, status, receiver, since)
+
+    def wait_for(
+        self,
+        alertname: str,
+        status: str = "firing",
+        receiver: str | None = None,
+        since: float = 0.0,
+        timeout: float = 60.0,
+        interval: float = 0.25,
+    ) -> tuple[Notification, dict[str, Any]] | None:
+        return _wait_for(lambda: self.find(alertname, status, receiver, since), timeout, interval)
 
 
 def print_notification(note: Notification) -> None:
     print(note.summary_line(), flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the receiver until SIGTERM/SIGINT, printing one line per notification."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9095)
+    args = parser.parse_args(argv)
+    receiver = WebhookReceiver(args.host, args.port, on_notification=print_notification).start()
+    print(f"webhook receiver listening on {receiver.url}", flush=True)
+    stopped = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopped.set())
+    stopped.wait()
+    receiver.stop()
+
+
+if __name__ == "__main__":
+    main()
