@@ -6,51 +6,22 @@ every alert `for` multiplied by FAST_FOR_SCALE = 0.01; expressions unchanged).
 
 `--stack NAME` / `--ephemeral` (options of tests/conftest.py) point the same tests at a deployed
 Pulumi stack instead (tests/integration/deployed.py); without a Pulumi CLI or a reachable
-cluster they skip with the reason. Tests that need a fault only local processes allow (stopping
-Alertmanager, the test webhook receiver) say so when the target is deployed.
+cluster they skip with the reason. The game day (every fault, tests 2-4 and 6) runs against a
+deployed stack deployed with `e2eTestMode: true` (what --ephemeral deploys); only the comparison
+with the local files (test 5) needs the local stack.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from infra.local.stack import LocalStack, fast_options
 from tests.integration.gameday import GameDay
-from tests.integration.promapi import AlertmanagerAPI, PrometheusAPI, poll
-
-
-@dataclass
-class Target:
-    """Endpoints of the stack under test (local processes or a port-forwarded deployment)."""
-
-    name: str
-    app_url: str
-    prometheus_url: str
-    alertmanager_url: str
-    stack: LocalStack | None = None  # only for the local target: process control, receivers
-    started_at: float = 0.0
-
-    @property
-    def local(self) -> bool:
-        return self.stack is not None
-
-    @property
-    def prom(self) -> PrometheusAPI:
-        return PrometheusAPI(self.prometheus_url)
-
-    @property
-    def am(self) -> AlertmanagerAPI:
-        return AlertmanagerAPI(self.alertmanager_url)
-
-    def require_local(self, why: str) -> LocalStack:
-        if self.stack is None:
-            pytest.skip(f"needs the local stack ({why}); target is {self.name}")
-        return self.stack
+from tests.integration.promapi import poll
+from tests.integration.target import LocalTarget, Target
 
 
 @pytest.fixture(scope="session")
@@ -69,14 +40,7 @@ def target(
     stack = LocalStack(fast_options(data_dir))
     stack.start()
     try:
-        tgt = Target(
-            "local",
-            stack.app_url,
-            stack.prometheus_url,
-            stack.alertmanager_url,
-            stack=stack,
-            started_at=time.time(),
-        )
+        tgt = LocalTarget(stack)
         # Prometheus applies static targets after its 5s discovery throttle.
         poll(lambda: len(tgt.prom.targets()) >= 3, timeout=30)
         yield tgt
@@ -86,8 +50,9 @@ def target(
 
 @pytest.fixture(scope="session")
 def gameday(target: Target) -> Iterator[GameDay]:
-    stack = target.require_local("real faults: stopping processes, a failing webhook receiver")
-    day = GameDay(stack).start()
+    if target.gameday_unsupported:
+        pytest.skip(f"no game day against {target.name}: {target.gameday_unsupported}")
+    day = GameDay(target).start()
     yield day
     # Whatever the tests did, let the background threads finish before the stack stops.
     day.join(timeout=60)

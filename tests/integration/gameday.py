@@ -1,6 +1,9 @@
 """The integration tests' game day: one timeline of real faults, run in the background.
 
-Faults that do not interfere run at the same time, so the whole suite stays short:
+It drives a Target (tests/integration/target.py): the same timeline runs against the local stack
+and against a deployed e2e test stack; only how a fault is made real differs (a process stopped
+or a Deployment scaled to zero, a file or a ConfigMap). Faults that do not interfere run at the
+same time, so the whole suite stays short:
 
   rules thread (t=0)   an extra, broken rule group is loaded by a live reload and removed as soon
                        as PrometheusRuleEvaluationFailures fires (resolves after the 5m window).
@@ -14,8 +17,8 @@ Faults that do not interfere run at the same time, so the whole suite stays shor
                        expire, runs completed after 11 s, and requests delayed 1.5 s: every app
                        alert fires. Then healthy traffic dilutes every [5m] ratio below its
                        threshold (alerts.thresholds), so they resolve; then the app is stopped
-                       (MissionAppDown) and started again, and last the trace backend (the
-                       OTLP receiver, job "traces") is stopped and started (StackTargetDown).
+                       (MissionAppDown) and started again, and last the trace backend's scrape
+                       (job "traces") fails for a while (StackTargetDown).
 
 Each alert's fault start/stop times are recorded for the tests (and the latency benchmark).
 """
@@ -25,16 +28,14 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from infra import config_files as cf
-from infra.local.stack import LocalStack
-from tests.integration.promapi import PrometheusAPI, poll
+from infra.local.webhook_receiver import ReceiverClient, find_alerts
+from tests.integration.promapi import poll
+from tests.integration.target import Target
 from tests.integration.traffic import FAR_AWAY, Traffic
 
 # Bad traffic of the burst; each count is chosen against alerts/thresholds.py (see the comments).
@@ -75,8 +76,10 @@ NOT_TRIGGERABLE_LOCALLY = {
 
 # A rule that fails at every evaluation: `up` has several series, so one-to-one matching on no
 # labels finds duplicates ("many-to-many matching not allowed").
-BROKEN_RULE_FILE = """groups:
-  - name: gameday-broken-rule
+BROKEN_RULE_NAME = "broken.rules.yml"
+BROKEN_RULE_GROUP = "gameday-broken-rule"
+BROKEN_RULE_FILE = f"""groups:
+  - name: {BROKEN_RULE_GROUP}
     rules:
       - record: gameday:broken:many_to_many
         expr: up * on() up
@@ -93,7 +96,7 @@ class FaultRecord:
 
 @dataclass
 class GameDay:
-    stack: LocalStack
+    target: Target
     faults: dict[str, FaultRecord] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     phases: dict[str, threading.Event] = field(default_factory=dict)
@@ -111,7 +114,9 @@ class GameDay:
             "done",
         ):
             self.phases[name] = threading.Event()
-        self.prom = PrometheusAPI(self.stack.prometheus_url)
+        self.prom = self.target.prom
+        assert self.target.receiver is not None, self.target.gameday_unsupported
+        self.receiver: ReceiverClient = self.target.receiver
 
     # -- helpers ---------------------------------------------------------------------------------
     def _fault(self, alert: str, how: str) -> FaultRecord:
@@ -128,10 +133,20 @@ class GameDay:
         return self.phases[name].wait(timeout)
 
     def fired(self, alert: str, since: float) -> bool:
-        return bool(self.stack.receiver.find(alert, "firing", since=since))
+        return self.all_notified([alert], "firing", since)
 
     def resolved(self, alert: str, since: float) -> bool:
-        return bool(self.stack.receiver.find(alert, "resolved", since=since))
+        return self.all_notified([alert], "resolved", since)
+
+    def all_notified(self, alerts: Iterable[str], status: str, since: float | None = None) -> bool:
+        """Every alert has a notification in this state since `since` (default: its fault's
+        stop for "resolved"). One request to the receiver for all of them."""
+        alerts = list(alerts)
+        starts = {
+            a: since if since is not None else (self.faults[a].stopped or 0.0) for a in alerts
+        }
+        notes = self.receiver.notifications(min(starts.values(), default=0.0))
+        return all(find_alerts(notes, a, status, since=starts[a]) for a in alerts)
 
     def _guard(self, fn: Callable[[], None], name: str) -> Callable[[], None]:
         def run() -> None:
@@ -170,67 +185,52 @@ class GameDay:
 
     # -- stack faults ----------------------------------------------------------------------------
     def _stack_faults(self) -> None:
-        receiver = self.stack.receiver
         rec = self._fault(
             "AlertmanagerNotificationsFailing", "webhook receiver answers 500 to 'heartbeat'"
         )
         # Only the heartbeat receiver fails (Watchdog repeats every 2s), so the alert about the
         # failures can still reach chat. Failing until Prometheus fires it (for = 6s scaled).
-        receiver.fail_with(500, receivers={"heartbeat"})
-        poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=90)
-        receiver.fail_with(None)
+        self.receiver.fail_with(500, receivers={"heartbeat"})
+        try:
+            poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=90)
+        finally:
+            self.receiver.fail_with(None)
         self._stop(rec.alert)
 
         rec = self._fault("PrometheusNotificationsFailing", "Alertmanager stopped")
-        am = self.stack.process("alertmanager")
-        am.stop()
-        # Down until Prometheus fires the alert; it is delivered once Alertmanager is back.
-        poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=90)
-        am.start()
-        am.wait_ready(timeout=30)
+        self.target.stop("alertmanager")
+        try:
+            # Down until Prometheus fires the alert; it is delivered once Alertmanager is back.
+            poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=90)
+        finally:
+            self.target.start("alertmanager")
         self._stop(rec.alert)
         # The failures stay in the [5m] windows: wait (in this thread) for the resolutions.
-        poll(
-            lambda: all(self.resolved(a, self.faults[a].stopped or 0) for a in STACK_ALERTS),
-            timeout=420,
-            interval=1,
-        )
+        poll(lambda: self.all_notified(STACK_ALERTS, "resolved"), timeout=420, interval=1)
 
     # -- a failing rule ----------------------------------------------------------------------------
     def _rule_failures(self) -> None:
         """PrometheusRuleEvaluationFailures: load one extra, broken rule group, then remove it.
 
-        The extra rule file is a game-day fault, added through the renderer's own rule_files
-        parameter and a live reload (POST /-/reload); the shipped rule files stay untouched and
-        prometheus.yml is restored to what the stack started with as soon as the alert fires.
-        The failures stay in increase(...[5m]), so it resolves ~5 min later, like the others.
+        The broken rule file goes into the game-day rules directory that prometheus.yml loads by
+        a glob (locally a directory, in an e2e test stack a ConfigMap), followed by a live reload
+        (POST /-/reload); the shipped rule files stay untouched. It is removed as soon as the
+        alert fires. The failures stay in increase(...[5m]), so it resolves ~5 min later.
         """
-        stack = self.stack
-        config_path = stack.path("prometheus", "prometheus.yml")
-        original = config_path.read_text()
-        broken = stack.path("prometheus", "gameday", "broken.rules.yml")
-        broken.parent.mkdir(parents=True, exist_ok=True)
-        broken.write_text(BROKEN_RULE_FILE)
-        params = stack.prometheus_params()
-        params = replace(params, rule_files=[*params.rule_files, str(broken)])
         rec = self._fault("PrometheusRuleEvaluationFailures", "an extra, broken rule group loaded")
+        self.target.write_gameday_rules(BROKEN_RULE_NAME, BROKEN_RULE_FILE)
         try:
-            config_path.write_text(cf.prometheus_config(params))
-            self._reload()
+            self.target.reload_rules(BROKEN_RULE_GROUP, present=True)
             poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=90)
         finally:
-            config_path.write_text(original)
-            self._reload()
+            self.target.write_gameday_rules(BROKEN_RULE_NAME, None)
+            self.target.reload_rules(BROKEN_RULE_GROUP, present=False)
         self._stop(rec.alert)
         poll(lambda: self.resolved(rec.alert, rec.stopped or 0), timeout=420, interval=1)
 
-    def _reload(self) -> None:
-        resp = httpx.post(f"{self.stack.prometheus_url}/-/reload", timeout=30)
-        resp.raise_for_status()
-
     # -- app faults ------------------------------------------------------------------------------
     def _app_faults(self) -> None:
-        traffic = Traffic(self.stack.app_url, concurrency=16)
+        traffic = Traffic(self.target.app_url, concurrency=16)
         try:
             self._burst(traffic)
             self.phases["burst_fired"].set()
@@ -273,7 +273,7 @@ class GameDay:
             ]
             for job in jobs:
                 job.result()
-        poll(lambda: all(self.fired(a, self.t0) for a in APP_BURST_ALERTS), timeout=90)
+        poll(lambda: self.all_notified(APP_BURST_ALERTS, "firing", self.t0), timeout=90)
 
     @staticmethod
     def _quick_bad(traffic: Traffic, normal: int, expiring: int, err: dict[str, str]) -> None:
@@ -290,32 +290,31 @@ class GameDay:
         traffic.gets(DILUTION_GETS, "/api/missions")
         traffic.gets(DILUTION_LIVE, "/api/health/live")
 
-        def all_resolved() -> bool:
-            return all(self.resolved(a, self.faults[a].stopped or 0) for a in APP_BURST_ALERTS)
-
-        poll(all_resolved, timeout=90, interval=0.5)
+        poll(lambda: self.all_notified(APP_BURST_ALERTS, "resolved"), timeout=90, interval=0.5)
 
     def _app_down(self) -> None:
-        app = self.stack.process("app")
-        rec = self._fault("MissionAppDown", "app process stopped")
-        app.stop()
-        poll(lambda: self.fired("MissionAppDown", rec.started or 0), timeout=60)
-        app.start()
-        app.wait_ready(timeout=60)
+        rec = self._fault("MissionAppDown", "app stopped")
+        self.target.stop("app")
+        try:
+            poll(lambda: self.fired("MissionAppDown", rec.started or 0), timeout=60)
+        finally:
+            self.target.start("app")
         self._stop("MissionAppDown")
         poll(lambda: self.resolved("MissionAppDown", rec.stopped or 0), timeout=60)
         self._trace_backend_down()
 
     def _trace_backend_down(self) -> None:
-        """StackTargetDown: the trace backend (here the OTLP receiver, job "traces") stopped.
+        """StackTargetDown: the trace backend's scrape fails (job "traces").
 
-        Last, with no traffic running: no exemplar can point at a span lost in the outage.
+        Locally the OTLP receiver standing in for it is stopped; in a cluster its Service port
+        points at a closed port, since a backend scaled to zero would vanish from discovery
+        instead of failing its scrape. Last, with no traffic running.
         """
-        otlp = self.stack.otlp
-        assert otlp is not None, "Tempo on PATH: not covered by this game day"
-        rec = self._fault("StackTargetDown", "trace backend (OTLP receiver) stopped")
-        otlp.stop()
-        poll(lambda: self.fired(rec.alert, rec.started or 0), timeout=60)
-        otlp.start()
+        rec = self._fault("StackTargetDown", "trace backend's scrape fails")
+        self.target.break_scrape("traces")
+        try:
+            poll(lambda: self.fired(rec.alert, rec.started or 0), timeout=60)
+        finally:
+            self.target.restore_scrape("traces")
         self._stop(rec.alert)
         poll(lambda: self.resolved(rec.alert, rec.stopped or 0), timeout=60)

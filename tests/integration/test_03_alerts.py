@@ -68,38 +68,35 @@ def _check_payload(target: Target, alert: str, note: Any, payload_alert: dict[st
     assert annotations["runbook_url"].endswith(f"alerts/runbooks.md#{alert.lower()}")
     assert annotations["runbook_url"].split(":", 1)[0] in ("file", "http", "https")
     dashboard_uid = RULES[alert]["annotations"]["dashboard_url"].rsplit("/", 1)[-1]
-    assert target.stack is not None
-    assert annotations["dashboard_url"] == f"{target.stack.grafana_url}/d/{dashboard_uid}"
+    assert annotations["dashboard_url"] == f"{target.grafana_url}/d/{dashboard_uid}"
 
 
 def test_watchdog_reaches_heartbeat(target: Target, gameday: GameDay) -> None:
-    stack = target.require_local("reads the test webhook receiver")
-    found = stack.receiver.wait_for("Watchdog", "firing", timeout=30)
+    found = gameday.receiver.wait_for("Watchdog", "firing", timeout=30)
     assert found, "no Watchdog notification"
     _check_payload(target, "Watchdog", *found)
     # Never routed anywhere else.
     assert not [
         n
-        for n in stack.receiver.notifications()
+        for n in gameday.receiver.notifications()
         if "Watchdog" in n.alertnames and n.receiver_path != "heartbeat"
     ]
 
 
 @pytest.mark.parametrize("alert", [a for a in TRIGGERABLE if a != "Watchdog"])
 def test_alert_fires_routes_and_resolves(target: Target, gameday: GameDay, alert: str) -> None:
-    stack = target.require_local("real faults and the test webhook receiver")
     assert _wait(lambda: alert in gameday.faults, FIRE_TIMEOUT), (
         f"the game day never started the fault for {alert}; errors: {gameday.errors}"
     )
     fault = gameday.faults[alert]
-    found = stack.receiver.wait_for(
+    found = gameday.receiver.wait_for(
         alert, "firing", receiver=None, since=fault.started or 0, timeout=FIRE_TIMEOUT
     )
     assert found, f"{alert} ({fault.how}) never notified; game day errors: {gameday.errors}"
     _check_payload(target, alert, *found)
 
     assert _wait(lambda: fault.stopped is not None, RESOLVE_TIMEOUT), gameday.errors
-    resolved = stack.receiver.wait_for(
+    resolved = gameday.receiver.wait_for(
         alert,
         "resolved",
         receiver=expected_receiver(alert),

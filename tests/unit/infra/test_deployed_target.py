@@ -1,0 +1,225 @@
+"""DeployedTarget (tests/integration/deployed.py) against fake Kubernetes APIs built from the
+Pulumi program's own objects (e2e mode, under mocks).
+
+No cluster here: this proves the adapter asks the API server for the right things (which
+workload each component's Service belongs to, scale bodies, the Service and ConfigMap patches, the
+logs kept across a restart) and reads Tempo's and Jaeger's trace formats. The game day logic it
+feeds is the one `make test` runs against the local stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from kubernetes.client import V1ServicePort
+from kubernetes.client.exceptions import ApiException
+
+from infra import outputs
+from infra.fast_timings import E2E_RECEIVER_NAME, GAMEDAY_CONFIG_MAP
+from infra.local.webhook_receiver import WebhookReceiver
+from infra.settings import Settings
+from tests.integration.deployed import CLOSED_PORT, DeployedTarget, trace_services_in
+from tests.unit.infra.program import ProgramRun, run_program
+
+KINDS = {"Deployment": "deployment", "StatefulSet": "stateful_set"}
+
+
+class FakeApps:
+    """AppsV1Api over the program's Deployments and StatefulSets."""
+
+    def __init__(self, run: ProgramRun) -> None:
+        self.replicas: dict[tuple[str, str], int] = {}
+        self.selectors: dict[str, dict[str, str]] = {}
+        self.scaled: list[tuple[str, str, int]] = []
+        for kind, attr in KINDS.items():
+            for res in run.of_kind(kind):
+                name = res.manifest["metadata"]["name"]
+                self.replicas[(attr, name)] = int(res.inputs["spec"].get("replicas", 1))
+                self.selectors[name] = res.inputs["spec"]["selector"]["matchLabels"]
+
+    def _read(self, kind: str, name: str) -> Any:
+        if (kind, name) not in self.replicas:
+            raise ApiException(status=404)
+        count = self.replicas[(kind, name)]
+        return SimpleNamespace(
+            metadata=SimpleNamespace(name=name),
+            spec=SimpleNamespace(
+                replicas=count, selector=SimpleNamespace(match_labels=self.selectors[name])
+            ),
+            status=SimpleNamespace(replicas=count),
+        )
+
+    def _scale(self, kind: str, name: str, body: dict[str, Any]) -> None:
+        assert (kind, name) in self.replicas
+        self.replicas[(kind, name)] = body["spec"]["replicas"]
+        self.scaled.append((kind, name, body["spec"]["replicas"]))
+
+    def read_namespaced_deployment(self, name: str, namespace: str) -> Any:
+        return self._read("deployment", name)
+
+    def read_namespaced_stateful_set(self, name: str, namespace: str) -> Any:
+        return self._read("stateful_set", name)
+
+    def patch_namespaced_deployment_scale(self, name: str, ns: str, body: Any) -> None:
+        self._scale("deployment", name, body)
+
+    def patch_namespaced_stateful_set_scale(self, name: str, ns: str, body: Any) -> None:
+        self._scale("stateful_set", name, body)
+
+
+class FakeCore:
+    """CoreV1Api: the program's Services, app pods with a log each, recorded patches."""
+
+    def __init__(self, run: ProgramRun) -> None:
+        self.services = {
+            res.manifest["metadata"]["name"]: res.manifest["spec"] for res in run.of_kind("Service")
+        }
+        self.pod_generation = 1
+        self.patches: list[tuple[str, str, Any]] = []
+
+    def list_namespaced_pod(self, namespace: str, label_selector: str) -> Any:
+        assert "app.kubernetes.io/name=mission-app" in label_selector.split(",")
+        pod = SimpleNamespace(metadata=SimpleNamespace(name=f"app-{self.pod_generation}"))
+        return SimpleNamespace(items=[pod])
+
+    def read_namespaced_pod_log(self, name: str, namespace: str, container: str) -> str:
+        assert container == "app"
+        return f'{{"msg": "hello", "trace_id": "{name}"}}\nnot json\n'
+
+    def read_namespaced_service(self, name: str, namespace: str) -> Any:
+        ports = [
+            V1ServicePort(
+                name=p["name"],
+                port=p["port"],
+                target_port=p.get("targetPort", p["port"]),
+                protocol=p.get("protocol", "TCP"),
+            )
+            for p in self.services[name]["ports"]
+        ]
+        return SimpleNamespace(spec=SimpleNamespace(ports=ports))
+
+    def patch_namespaced_service(self, name: str, namespace: str, body: Any) -> None:
+        self.patches.append(("Service", name, body))
+
+    def patch_namespaced_config_map(self, name: str, namespace: str, body: Any) -> None:
+        self.patches.append(("ConfigMap", name, body))
+
+
+@pytest.fixture(scope="module")
+def run() -> ProgramRun:
+    return run_program(lambda: Settings(e2e_test_mode=True))
+
+
+@pytest.fixture()
+def deployed(run: ProgramRun) -> Iterator[tuple[DeployedTarget, FakeCore, FakeApps]]:
+    core, apps = FakeCore(run), FakeApps(run)
+    target = DeployedTarget("it-test", core, apps, run.outputs)
+    yield target, core, apps
+    target.close()
+
+
+def test_reads_the_programs_outputs(deployed: tuple[DeployedTarget, FakeCore, FakeApps]) -> None:
+    target, _, _ = deployed
+    assert target.gameday_unsupported is None
+    assert target.receiver is not None
+    assert target.namespace == "observability"
+    assert target.grafana_url == "http://localhost:3000"
+    for url in (target.app_url, target.prometheus_url, target.alertmanager_url, target.traces_url):
+        assert url.startswith("http://127.0.0.1:")
+
+
+def test_a_stack_without_e2e_mode_has_no_game_day() -> None:
+    run = run_program(Settings)
+    target = DeployedTarget("prod", FakeCore(run), FakeApps(run), run.outputs)
+    try:
+        assert target.receiver is None
+        assert target.gameday_unsupported and "e2eTestMode" in target.gameday_unsupported
+    finally:
+        target.close()
+
+
+@pytest.mark.parametrize("component", ["app", "prometheus", "alertmanager", "traces"])
+def test_stop_and_start_scale_the_components_workload(
+    deployed: tuple[DeployedTarget, FakeCore, FakeApps],
+    monkeypatch: pytest.MonkeyPatch,
+    component: str,
+) -> None:
+    target, _, apps = deployed
+    ready = WebhookReceiver().start()  # answers GET / with 200: stands in for a ready probe
+    monkeypatch.setattr(target, "_ready_url", lambda c: ready.url)
+    try:
+        target.stop(component)
+        target.start(component)
+    finally:
+        ready.stop()
+    name = target.services[component]["name"]
+    assert [(n, r) for _, n, r in apps.scaled] == [(name, 0), (name, 1)]
+
+
+def test_app_logs_survive_the_restart(
+    deployed: tuple[DeployedTarget, FakeCore, FakeApps], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target, core, _ = deployed
+    monkeypatch.setattr(target, "start", lambda c: None)
+    target.stop("app")
+    core.pod_generation = 2  # the Deployment made a new pod
+    assert target.app_log_trace_ids() == {"app-1", "app-2"}
+
+
+def test_break_scrape_points_only_the_metrics_port_at_a_closed_port(
+    deployed: tuple[DeployedTarget, FakeCore, FakeApps],
+) -> None:
+    target, core, _ = deployed
+    original = {p["name"]: p.get("targetPort", p["port"]) for p in core.services["tempo"]["ports"]}
+    target.break_scrape("traces")
+    target.restore_scrape("traces")
+    (_, name1, broken), (_, name2, restored) = core.patches
+    assert name1 == name2 == "tempo"
+    broken_ports = {p["name"]: p["targetPort"] for p in broken["spec"]["ports"]}
+    assert broken_ports == {**original, "http": CLOSED_PORT}
+    assert {p["name"]: p["targetPort"] for p in restored["spec"]["ports"]} == original
+
+
+def test_gameday_rules_go_into_the_gameday_config_map(
+    deployed: tuple[DeployedTarget, FakeCore, FakeApps],
+) -> None:
+    target, core, _ = deployed
+    target.write_gameday_rules("broken.rules.yml", "groups: []\n")
+    target.write_gameday_rules("broken.rules.yml", None)
+    assert core.patches == [
+        ("ConfigMap", GAMEDAY_CONFIG_MAP, {"data": {"broken.rules.yml": "groups: []\n"}}),
+        # null removes the key in a strategic merge patch
+        ("ConfigMap", GAMEDAY_CONFIG_MAP, {"data": {"broken.rules.yml": None}}),
+    ]
+
+
+def test_e2e_receiver_service_is_in_the_outputs(run: ProgramRun) -> None:
+    services = run.outputs[outputs.SERVICES]
+    assert services[E2E_RECEIVER_NAME] == {"name": E2E_RECEIVER_NAME, "port": 9095}
+
+
+def _otlp_attr(value: str) -> dict[str, Any]:
+    return {"key": "service.name", "value": {"stringValue": value}}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Tempo /api/traces/<id> (v1: batches of resource spans)
+        {"batches": [{"resource": {"attributes": [_otlp_attr("mission-app")]}, "scopeSpans": []}]},
+        # Tempo /api/v2/traces/<id>
+        {"trace": {"resourceSpans": [{"resource": {"attributes": [_otlp_attr("mission-app")]}}]}},
+        # Jaeger /api/traces/<id>
+        {"data": [{"traceID": "ab", "processes": {"p1": {"serviceName": "mission-app"}}}]},
+    ],
+)
+def test_trace_services_in_tempo_and_jaeger_answers(body: Any) -> None:
+    assert trace_services_in(body) == {"mission-app"}
+
+
+def test_trace_services_ignores_other_attributes() -> None:
+    body = {"batches": [{"resource": {"attributes": [{"key": "host", "value": {"x": 1}}]}}]}
+    assert trace_services_in(body) == set()
