@@ -223,3 +223,13 @@ def test_trace_services_in_tempo_and_jaeger_answers(body: Any) -> None:
 def test_trace_services_ignores_other_attributes() -> None:
     body = {"batches": [{"resource": {"attributes": [{"key": "host", "value": {"x": 1}}]}}]}
     assert trace_services_in(body) == set()
+
+
+@pytest.mark.parametrize(("fake", "real"), [(FakeApps, "AppsV1Api"), (FakeCore, "CoreV1Api")])
+def test_the_fakes_only_offer_methods_the_real_clients_have(fake: type, real: str) -> None:
+    from kubernetes import client
+
+    api = getattr(client, real)
+    methods = [m for m in vars(fake) if not m.startswith("_") and callable(getattr(fake, m))]
+    assert methods
+    assert [m for m in methods if not hasattr(api, m)] == []
