@@ -68,7 +68,46 @@ class Notification:
         )
 
 
-class WebhookReceiver:
+class NotificationLog:
+    """find/wait_for over notifications(since), shared by the receiver and its HTTP client."""
+
+    poll_interval = 0.1  # seconds between looks in wait_for
+
+    def notifications(self, since: float = 0.0) -> list[Notification]:
+        raise NotImplementedError
+
+    def find(
+        self,
+        alertname: str,
+        status: str = "firing",
+        receiver: str | None = None,
+        since: float = 0.0,
+    ) -> list[tuple[Notification, dict[str, Any]]]:
+        """(notification, alert) pairs for this alert name in this state, in arrival order."""
+        return find_alerts(self.notifications(since), alertname, status, receiver, since)
+
+    def wait_for(
+        self,
+        alertname: str,
+        status: str = "firing",
+        receiver: str | None = None,
+        since: float = 0.0,
+        timeout: float = 60.0,
+        interval: float | None = None,
+    ) -> tuple[Notification, dict[str, Any]] | None:
+        """Poll until a matching alert arrives; the first match, or None after timeout."""
+        interval = self.poll_interval if interval is None else interval
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.find(alertname, status, receiver, since)
+            if found:
+                return found[0]
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(interval)
+
+
+class WebhookReceiver(NotificationLog):
     """ThreadingHTTPServer in a daemon thread; start()/stop(), notifications, fail switch."""
 
     def __init__(
@@ -215,35 +254,13 @@ class WebhookReceiver:
             self._on_notification(note)
 
     # -- queries -------------------------------------------------------------------------------
-    def notifications(self) -> list[Notification]:
+    def notifications(self, since: float = 0.0) -> list[Notification]:
         with self._lock:
-            return list(self._notifications)
+            return [n for n in self._notifications if n.received_at >= since]
 
     def clear(self) -> None:
         with self._lock:
             self._notifications.clear()
-
-    def find(
-        self,
-        alertname: str,
-        status: str = "firing",
-        receiver: str | None = None,
-        since: float = 0.0,
-    ) -> list[tuple[Notification, dict[str, Any]]]:
-        """(notification, alert) pairs for this alert name in this state, newest last."""
-        return find_alerts(self.notifications(), alertname, status, receiver, since)
-
-    def wait_for(
-        self,
-        alertname: str,
-        status: str = "firing",
-        receiver: str | None = None,
-        since: float = 0.0,
-        timeout: float = 60.0,
-        interval: float = 0.1,
-    ) -> tuple[Notification, dict[str, Any]] | None:
-        """Poll until a matching alert arrives; the first match, or None after timeout."""
-        return _wait_for(lambda: self.find(alertname, status, receiver, since), timeout, interval)
 
 
 def find_alerts(
@@ -265,25 +282,15 @@ def find_alerts(
     return found
 
 
-def _wait_for(
-    find: Callable[[], list[tuple[Notification, dict[str, Any]]]], timeout: float, interval: float
-) -> tuple[Notification, dict[str, Any]] | None:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = find()
-        if found:
-            return found[0]
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(interval)
-
-
-class ReceiverClient:
+class ReceiverClient(NotificationLog):
     """The tests' view of a WebhookReceiver through its HTTP API, in this process or in a pod.
 
     `since` and received_at are Unix times of the receiver's clock: the same clock locally, the
     node's clock in a cluster (compare with the runner's only where they are in sync, as on kind).
     """
+
+    # Each look is an HTTP request (through a port-forward for a pod): not too often.
+    poll_interval = 0.5
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
@@ -308,26 +315,6 @@ class ReceiverClient:
         """Make the receiver answer `status` (None: back to normal); see WebhookReceiver."""
         body = {"status": status, "receivers": None if receivers is None else sorted(receivers)}
         self._call("PUT", "/-/fail", body)
-
-    def find(
-        self,
-        alertname: str,
-        status: str = "firing",
-        receiver: str | None = None,
-        since: float = 0.0,
-    ) -> list[tuple[Notification, dict[str, Any]]]:
-        return find_alerts(self.notifications(since), alertname, status, receiver, since)
-
-    def wait_for(
-        self,
-        alertname: str,
-        status: str = "firing",
-        receiver: str | None = None,
-        since: float = 0.0,
-        timeout: float = 60.0,
-        interval: float = 0.25,
-    ) -> tuple[Notification, dict[str, Any]] | None:
-        return _wait_for(lambda: self.find(alertname, status, receiver, since), timeout, interval)
 
 
 def print_notification(note: Notification) -> None:
