@@ -39,7 +39,8 @@ from tests.integration.promapi import poll
 from tests.integration.target import STOPPABLE, Target
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# A port nothing listens on in any pod: scrapes through it are refused at once.
+# A port nothing listens on in any pod: scrapes through it fail (refused, or time out where
+# NetworkPolicies drop the packets, as kindnet does).
 CLOSED_PORT = 1
 
 
@@ -103,25 +104,26 @@ class PortForward:
                 return
             threading.Thread(target=self._pipe, args=(conn,), daemon=True).start()
 
-    def _pipe(self, conn: socket.socket) -> None:
+    def _connect(self, pod: str) -> Any:
+        """A websocket port-forward to the pod, on an API client of its own: portforward()
+        swaps call_api on the client it is given while it connects, which would break the
+        REST calls other threads make on a shared client."""
+        from kubernetes import client
         from kubernetes.stream import portforward
 
-        # The pod is looked up per connection: the game day replaces pods (scale to zero and
-        # back), and a connection while none is ready fails like a refused port.
-        try:
-            pod = self._pod_for(self.service)
-        except Exception:
-            conn.close()
-            return
-        pf = portforward(
-            self.api.connect_get_namespaced_pod_portforward,
-            pod,
-            self.namespace,
-            ports=str(self.port),
+        own = client.CoreV1Api(client.ApiClient(self.api.api_client.configuration))
+        return portforward(
+            own.connect_get_namespaced_pod_portforward, pod, self.namespace, ports=str(self.port)
         )
-        remote = pf.socket(self.port)
-        remote.setblocking(True)
-        with contextlib.suppress(OSError), conn, remote:
+
+    def _pipe(self, conn: socket.socket) -> None:
+        remote = None
+        try:
+            # The pod is looked up per connection: the game day replaces pods (scale to zero
+            # and back); while none is ready a connection is closed, like a refused port.
+            pf = self._connect(self._pod_for(self.service))
+            remote = pf.socket(self.port)  # a socket wrapper, not a context manager
+            remote.setblocking(True)
             while True:
                 ready, _, _ = select.select([conn, remote], [], [], 30)
                 if not ready:
@@ -132,6 +134,12 @@ class PortForward:
                     if not data:
                         return
                     dst.sendall(data)
+        except Exception:  # pod gone mid-connect, connection reset: the client sees a close
+            return
+        finally:
+            conn.close()
+            if remote is not None:
+                remote.close()  # also ends the client's proxy thread and its websocket
 
     @property
     def url(self) -> str:
@@ -182,12 +190,23 @@ class DeployedTarget(Target):
 
     # -- workloads -------------------------------------------------------------------------------
     def _workload(self, component: str) -> tuple[str, Any]:
-        """("deployment" | "statefulset", object) behind a component's Service."""
+        """("deployment" | "stateful_set", object) behind a component's Service."""
+        from kubernetes.client.exceptions import ApiException
+
         name = self.services[component]["name"]
         for kind in ("deployment", "stateful_set"):
-            with contextlib.suppress(Exception):
+            try:
                 return kind, getattr(self.apps, f"read_namespaced_{kind}")(name, self.namespace)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
         raise LookupError(f"no Deployment or StatefulSet named {name} in {self.namespace}")
+
+    def _pods(self, component: str) -> list[Any]:
+        _, workload = self._workload(component)
+        labels = workload.spec.selector.match_labels
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+        return list(self.core.list_namespaced_pod(self.namespace, label_selector=selector).items)
 
     def _scale(self, component: str, replicas: int) -> None:
         kind, obj = self._workload(component)
@@ -211,11 +230,9 @@ class DeployedTarget(Target):
             self._saved_logs.extend(self._current_app_logs())
         self._scale(component, 0)
 
-        def gone() -> bool:
-            _, now = self._workload(component)
-            return not (now.status.replicas or 0)
-
-        poll(gone, timeout=120, interval=1)
+        # Pods, not status.replicas: a Deployment's count leaves out terminating pods.
+        if not poll(lambda: not self._pods(component), timeout=120, interval=1):
+            raise AssertionError(f"{component} still has pods 120s after scaling it to zero")
 
     def start(self, component: str) -> None:
         self._scale(component, self._replicas.pop(component, 1))
@@ -267,11 +284,8 @@ class DeployedTarget(Target):
 
     # -- evidence --------------------------------------------------------------------------------
     def _current_app_logs(self) -> list[str]:
-        _, deployment = self._workload("app")
-        labels = deployment.spec.selector.match_labels
-        selector = ",".join(f"{k}={v}" for k, v in labels.items())
         lines: list[str] = []
-        for pod in self.core.list_namespaced_pod(self.namespace, label_selector=selector).items:
+        for pod in self._pods("app"):
             with contextlib.suppress(Exception):  # a pod still starting has no log yet
                 log = self.core.read_namespaced_pod_log(
                     pod.metadata.name, self.namespace, container="app"
@@ -314,10 +328,10 @@ def deployed_target(stack_name: str | None, ephemeral: bool) -> Iterator[Target]
         if target is not None:
             target.close()
         if ephemeral:
-            try:
-                stack.destroy(on_output=print)
-            finally:
-                stack.workspace.remove_stack(name)
+            # Removed only once destroyed: a failed destroy keeps its own error and the stack
+            # (with its resources in state) for `pulumi destroy --stack NAME` to finish.
+            stack.destroy(on_output=print)
+            stack.workspace.remove_stack(name)
 
 
 def ephemeral_config(name: str) -> dict[str, str]:
