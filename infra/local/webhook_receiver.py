@@ -166,10 +166,10 @@ class WebhookReceiver(NotificationLog):
                     ]
                     self._answer(200, json.dumps({"notifications": notes}).encode())
                     return
-                # A readiness probe and a tiny view for humans.
+                # A readiness probe, a tiny view for humans, and the receiver's clock.
                 with receiver._lock:
                     count = len(receiver._notifications)
-                self._answer(200, json.dumps({"notifications": count}).encode())
+                self._answer(200, json.dumps({"notifications": count, "now": time.time()}).encode())
 
             def do_PUT(self) -> None:
                 if self.path != "/-/fail":
@@ -285,16 +285,20 @@ def find_alerts(
 class ReceiverClient(NotificationLog):
     """The tests' view of a WebhookReceiver through its HTTP API, in this process or in a pod.
 
-    `since` and received_at are Unix times of the receiver's clock: the same clock locally, the
-    node's clock in a cluster (compare with the runner's only where they are in sync, as on kind).
+    `since` and received_at are in this machine's clock: the receiver's clock offset (a pod's
+    node may differ) is measured once and applied both ways.
     """
 
     # Each look is an HTTP request (through a port-forward for a pod): not too often.
     poll_interval = 0.5
 
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, timeout: float = 10.0, clock: Callable[[], float] = time.time
+    ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.clock = clock  # this machine's Unix time (a parameter for the tests)
+        self._offset: float | None = None
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -307,9 +311,22 @@ class ReceiverClient(NotificationLog):
         with urllib.request.urlopen(request, timeout=self.timeout) as resp:
             return json.loads(resp.read())
 
+    def clock_offset(self) -> float:
+        """Receiver clock minus this machine's, measured once (a pod's node may be skewed)."""
+        if self._offset is None:
+            before = self.clock()
+            now = float(self._call("GET", "/")["now"])
+            self._offset = now - (before + self.clock()) / 2
+        return self._offset
+
     def notifications(self, since: float = 0.0) -> list[Notification]:
-        data = self._call("GET", f"/-/notifications?since={since!r}")
-        return [Notification.from_json(n) for n in data["notifications"]]
+        """Notifications received since `since`, both in this machine's clock."""
+        offset = self.clock_offset()
+        data = self._call("GET", f"/-/notifications?since={since + offset!r}")
+        notes = [Notification.from_json(n) for n in data["notifications"]]
+        for note in notes:
+            note.received_at -= offset
+        return notes
 
     def fail_with(self, status: int | None = 500, receivers: Iterable[str] | None = None) -> None:
         """Make the receiver answer `status` (None: back to normal); see WebhookReceiver."""

@@ -141,3 +141,20 @@ def test_runs_standalone_with_the_standard_library_only() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_client_translates_the_receivers_clock(receiver: WebhookReceiver) -> None:
+    """A runner whose clock is 100 s behind the receiver's pod still filters correctly."""
+
+    def behind() -> float:
+        return time.time() - 100
+
+    client = ReceiverClient(receiver.url, clock=behind)
+    assert abs(client.clock_offset() - 100) < 1
+    # The offset is measured to within half a round trip: leave half a second of slack.
+    before = behind() - 0.5
+    assert _request(receiver.receiver_url("pager"), body=_payload("AppDown")) == 200
+    (note,) = client.notifications(since=before)
+    assert before <= note.received_at <= behind() + 0.5
+    assert client.find("AppDown", since=before)
+    assert not client.find("AppDown", since=behind() + 1)
