@@ -192,7 +192,7 @@ class GameDay:
         # failures can still reach chat. Failing until Prometheus fires it (for = 6s scaled).
         self.receiver.fail_with(500, receivers={"heartbeat"})
         try:
-            poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=90)
+            poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=180)
         finally:
             self.receiver.fail_with(None)
         self._stop(rec.alert)
@@ -201,7 +201,7 @@ class GameDay:
         self.target.stop("alertmanager")
         try:
             # Down until Prometheus fires the alert; it is delivered once Alertmanager is back.
-            poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=90)
+            poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=180)
         finally:
             self.target.start("alertmanager")
         self._stop(rec.alert)
@@ -221,7 +221,7 @@ class GameDay:
         self.target.write_gameday_rules(BROKEN_RULE_NAME, BROKEN_RULE_FILE)
         try:
             self.target.reload_rules(BROKEN_RULE_GROUP, present=True)
-            poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=90)
+            poll(lambda: self.prom.alert_state(rec.alert) == "firing", timeout=180)
         finally:
             self.target.write_gameday_rules(BROKEN_RULE_NAME, None)
             self.target.reload_rules(BROKEN_RULE_GROUP, present=False)
@@ -273,7 +273,7 @@ class GameDay:
             ]
             for job in jobs:
                 job.result()
-        poll(lambda: self.all_notified(APP_BURST_ALERTS, "firing", self.t0), timeout=90)
+        poll(lambda: self.all_notified(APP_BURST_ALERTS, "firing", self.t0), timeout=180)
 
     @staticmethod
     def _quick_bad(traffic: Traffic, normal: int, expiring: int, err: dict[str, str]) -> None:
@@ -290,7 +290,7 @@ class GameDay:
         traffic.gets(DILUTION_GETS, "/api/missions")
         traffic.gets(DILUTION_LIVE, "/api/health/live")
 
-        poll(lambda: self.all_notified(APP_BURST_ALERTS, "resolved"), timeout=90, interval=0.5)
+        poll(lambda: self.all_notified(APP_BURST_ALERTS, "resolved"), timeout=180, interval=0.5)
 
     def _app_down(self) -> None:
         rec = self._fault("MissionAppDown", "app stopped")

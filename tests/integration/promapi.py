@@ -71,10 +71,23 @@ class AlertmanagerAPI:
 
 
 def poll(predicate: Any, timeout: float, interval: float = 0.25) -> Any:
-    """predicate() until truthy or timeout; returns the last value."""
+    """predicate() until truthy or timeout; returns the last value.
+
+    A transient network error (a request through a port-forward that drops, a component
+    restarting) counts as "not yet" rather than ending the caller's thread; after the timeout
+    the last such error is raised.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
+        error: Exception | None = None
+        try:
+            value = predicate()
+        except (httpx.HTTPError, OSError) as exc:
+            value, error = None, exc
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            if error is not None:
+                raise error
             return value
         time.sleep(interval)

@@ -30,7 +30,7 @@ def _id(q: PanelQuery) -> str:
 @pytest.fixture(scope="module")
 def fed(target: Target, gameday: GameDay) -> Iterator[GameDay]:
     """The game day's bad burst and healthy dilution have run: every panel has its data."""
-    assert gameday.wait_phase("diluted", timeout=240), gameday.errors
+    assert gameday.wait_phase("diluted", timeout=480), gameday.errors
     yield gameday
     gameday.phases["panels_checked"].set()
 

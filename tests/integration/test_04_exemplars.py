@@ -18,7 +18,7 @@ from tests.integration.promapi import poll
 def test_exemplar_trace_ids_are_exported_spans_and_log_lines(
     target: Target, gameday: GameDay
 ) -> None:
-    assert gameday.wait_phase("burst_fired", timeout=180), gameday.errors
+    assert gameday.wait_phase("burst_fired", timeout=300), gameday.errors
 
     def exemplar_ids() -> set[str]:
         data = target.prom.exemplars(
