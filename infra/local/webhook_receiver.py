@@ -20,6 +20,7 @@ import signal
 import threading
 import time
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,13 +69,14 @@ class Notification:
         )
 
 
-class NotificationLog:
+class NotificationLog(ABC):
     """find/wait_for over notifications(since), shared by the receiver and its HTTP client."""
 
     poll_interval = 0.1  # seconds between looks in wait_for
 
+    @abstractmethod
     def notifications(self, since: float = 0.0) -> list[Notification]:
-        raise NotImplementedError
+        """Notifications received since `since` (Unix time), in arrival order."""
 
     def find(
         self,
