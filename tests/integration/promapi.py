@@ -1,4 +1,4 @@
-"""Small clients for the Prometheus and Alertmanager HTTP APIs used by the integration tests."""
+"""A small client for the Prometheus HTTP API and the polling helper of the integration tests."""
 
 from __future__ import annotations
 
@@ -58,16 +58,6 @@ class PrometheusAPI:
             return self.client.get("/-/ready").status_code == 200
         except httpx.HTTPError:
             return False
-
-
-class AlertmanagerAPI:
-    def __init__(self, url: str) -> None:
-        self.client = httpx.Client(base_url=url.rstrip("/"), timeout=10.0)
-
-    def alerts(self) -> list[dict[str, Any]]:
-        resp = self.client.get("/api/v2/alerts")
-        resp.raise_for_status()
-        return list(resp.json())
 
 
 def poll(predicate: Any, timeout: float, interval: float = 0.25) -> Any:

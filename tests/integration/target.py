@@ -23,7 +23,7 @@ import httpx
 
 from infra.local.stack import LocalStack
 from infra.local.webhook_receiver import ReceiverClient
-from tests.integration.promapi import AlertmanagerAPI, PrometheusAPI, poll
+from tests.integration.promapi import PrometheusAPI, poll
 
 # Components a test may stop and start again.
 STOPPABLE = ("app", "prometheus", "alertmanager", "traces")
@@ -46,16 +46,8 @@ class Target(ABC):
     stack: LocalStack | None = None  # the local processes, for local-only checks
 
     @property
-    def local(self) -> bool:
-        return self.stack is not None
-
-    @property
     def prom(self) -> PrometheusAPI:
         return PrometheusAPI(self.prometheus_url)
-
-    @property
-    def am(self) -> AlertmanagerAPI:
-        return AlertmanagerAPI(self.alertmanager_url)
 
     def require_local(self, why: str) -> LocalStack:
         import pytest
